@@ -1,0 +1,118 @@
+"""Identity strings from the spec, typed and checked: SANs, DNS names, durations.
+
+Pure functions with no I/O; each raises ValueError with the sentence the user will read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
+SanKind = Literal["DNS", "IP", "URI", "email"]
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PREFIXES: dict[str, SanKind] = {"dns": "DNS", "ip": "IP", "uri": "URI", "email": "email"}
+_DURATION = re.compile(r"^([1-9][0-9]{0,6})([hdwy])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
+          "y": timedelta(days=365)}
+
+
+@dataclass(frozen=True, order=True)
+class San:
+    """One subjectAltName, as `kind:value` with the value in its canonical form."""
+
+    kind: SanKind
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def dns_name(text: str) -> str:
+    """Canonical DNS name (lowercase, IDN as punycode), wildcard only as the whole first label."""
+    name = text.rstrip(".") if text.endswith(".") and not text.endswith("..") else text
+    try:
+        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
+    except UnicodeError:
+        raise ValueError(f"{text!r} is not a valid internationalised DNS name") from None
+    ascii_name = ascii_name.lower()
+    if len(ascii_name) > 253:
+        raise ValueError(f"{text!r} is longer than 253 characters")
+    labels = ascii_name.split(".")
+    if labels[0] == "*":
+        if len(labels) < 3:
+            raise ValueError(f"{text!r}: a wildcard needs at least two labels after it (*.example.com)")
+        labels = labels[1:]
+    for label in labels:
+        if not _LABEL.match(label):
+            raise ValueError(f"{text!r} is not a DNS name, IP address, URI or e-mail address")
+    return ascii_name
+
+
+def _uri(text: str) -> str:
+    parts = urlsplit(text)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", parts.scheme or "") or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not a valid URI")
+    if "://" in text and not parts.hostname:
+        raise ValueError(f"{text!r} is a URI without a host")
+    return text
+
+
+def _email(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    if not at or not local or any(c.isspace() or c in "<>()[],;:\"" for c in local):
+        raise ValueError(f"{text!r} is not a valid e-mail address")
+    try:
+        return f"{local}@{dns_name(domain)}"
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid e-mail address") from None
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def parse_san(text: str) -> San:
+    """Type a SAN by its form (IP, `://` URI, `@` e-mail, else DNS) or by a forced prefix."""
+    text = text.strip()
+    prefix, colon, rest = text.partition(":")
+    kind = _PREFIXES.get(prefix.lower()) if colon else None
+    if kind is not None and not (kind == "URI" and rest.startswith("//")):
+        return San(kind, _PARSERS[kind](rest.strip()))
+    try:
+        return San("IP", str(ipaddress.ip_address(text)))
+    except ValueError:
+        pass
+    if "://" in text:
+        return San("URI", _uri(text))
+    if "@" in text:
+        return San("email", _email(text))
+    return San("DNS", dns_name(text))
+
+
+_PARSERS = {"DNS": dns_name, "IP": _ip, "URI": _uri, "email": _email}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`<n>h`, `<n>d`, `<n>w` or `<n>y` (365 days) as a timedelta."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 12h, 90d, 2w or 10y")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest exact spelling of a duration, the inverse of parse_duration where one exists."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    days = delta.total_seconds() / 86400
+    return f"{days:.1f}d"

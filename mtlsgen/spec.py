@@ -1,0 +1,376 @@
+"""load_spec(path) → Spec: the spec file validated and resolved to one effective value per entry.
+
+Pydantic checks each field's shape (model.py); the rules that span fields are checked here, each
+failure a SpecError `pki.yaml:14: servers.api.sans[2]: reason` pointing at the line to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from . import model
+from .errors import SpecError
+from .names import San, dns_name, format_duration, parse_duration, parse_san
+from .yamlsrc import PathKey, Source, load_yaml
+
+Role = Literal["ca", "intermediate", "server", "client"]
+ROOT = "ca"
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+DEFAULT_VALIDITY = {"ca": "10y", "intermediate": "5y", "server": "365d", "client": "365d"}
+DEFAULT_KEY = "ecdsa-p256"
+DEFAULT_RENEW_BEFORE = "33%"
+MAX_VALIDITY = timedelta(days=100 * 365)
+SUBJECT_ORDER = ("C", "ST", "L", "O", "OU")
+
+
+@dataclass(frozen=True)
+class Password:
+    """Where a password comes from; `value` is only set for literals and never printed."""
+
+    source: Literal["env", "file", "generate", "literal"]
+    ref: str = ""
+    value: str = field(default="", repr=False)
+    line: int = 0
+
+    def describe(self) -> str:
+        return {"env": f"${self.ref}", "file": f"file {self.ref}", "generate": "generated",
+                "literal": "literal in the spec"}[self.source]
+
+
+@dataclass(frozen=True)
+class RenewBefore:
+    """`renew_before` as a fixed duration, or a share (0–1) of the certificate's lifetime."""
+
+    text: str
+    duration: timedelta | None = None
+    share: float | None = None
+
+    def before(self, lifetime: timedelta) -> timedelta:
+        return self.duration if self.duration is not None else lifetime * (self.share or 0.0)
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    kind: Literal["keystore", "truststore"]
+    formats: tuple[Literal["pkcs12", "jks"], ...]
+    password: Password
+    alias: str
+    profile: Literal["modern", "legacy"]
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    cert: Path
+    key: Path
+    password: Password | None
+
+
+@dataclass(frozen=True)
+class CrlSpec:
+    validity: timedelta
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One certificate to manage, with every default applied."""
+
+    name: str
+    role: Role
+    cn: str
+    subject: tuple[tuple[str, str], ...]
+    sans: tuple[San, ...]
+    key: str
+    validity: timedelta
+    renew_before: RenewBefore
+    usages: tuple[str, ...]
+    issuer: str | None
+    key_rotation: Literal["always", "never"]
+    line: int
+    key_password: Password | None = None
+    revoked: bool = False
+    keystore: StoreSpec | None = None
+    truststore: StoreSpec | None = None
+    path_length: int | None = None
+    crl: CrlSpec | None = None
+    imported: ImportSpec | None = None
+
+    @property
+    def is_ca(self) -> bool:
+        return self.role in ("ca", "intermediate")
+
+    @property
+    def validity_text(self) -> str:
+        return format_duration(self.validity)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A resolved spec: entries ordered so that every issuer comes before what it issues."""
+
+    path: Path
+    output: Path
+    entries: tuple[Entry, ...]
+    source: Source = field(repr=False, compare=False)
+
+    @cached_property
+    def by_name(self) -> dict[str, Entry]:
+        return {e.name: e for e in self.entries}
+
+    def __getitem__(self, name: str) -> Entry:
+        return self.by_name[name]
+
+    def children(self, name: str) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.issuer == name)
+
+    def chain(self, name: str) -> tuple[Entry, ...]:
+        """The entry's issuers, nearest first, ending with the root."""
+        out: list[Entry] = []
+        issuer = self[name].issuer
+        while issuer is not None:
+            out.append(self[issuer])
+            issuer = self[issuer].issuer
+        return tuple(out)
+
+    def root_of(self, name: str) -> Entry:
+        chain = self.chain(name)
+        return chain[-1] if chain else self[name]
+
+    def line_of(self, path: PathKey) -> int:
+        return self.source.line_of(path)
+
+
+_ALL_FIELDS = sorted({name for cls in (model.SpecFile, model.Leaf, model.Ca, model.Intermediate,
+                                       model.Defaults, model.Store, model.Subject, model.Import,
+                                       model.Crl)
+                      for name in [f.alias or n for n, f in cls.model_fields.items()]})
+
+
+def _reason(error: Any) -> str:
+    kind, message, given = error["type"], error["msg"], error.get("input")
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, _ALL_FIELDS, n=1)
+        return f"unknown key{f'; did you mean {close[0]!r}?' if close else ''}"
+    if kind == "missing":
+        return "required"
+    if kind == "literal_error" and error["loc"] == ("version",):
+        return f"must be 1 (got {given!r})"
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    if isinstance(given, bool) and "string" in message:
+        return f"{message[0].lower()}{message[1:]}, got {given!r} (YAML reads yes/no/on/off as booleans: quote it)"
+    return f"{message[0].lower()}{message[1:]}" + (f", got {given!r}" if _short(given) else "")
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and len(repr(value)) <= 60
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
+    """Pydantic's location minus the union branch names it adds, which are not in the document."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+            out.append(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            out.append(part)
+        elif isinstance(data, dict) and isinstance(part, str) and part == loc[-1]:
+            out.append(part)  # a missing required key: name it
+    return tuple(out)
+
+
+def parse_file(source: Source) -> model.SpecFile:
+    if not isinstance(source.value, dict):
+        raise source.error((), "the spec must be a mapping with at least `version: 1`")
+    try:
+        return model.SpecFile.model_validate(source.value)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        raise source.error(_data_path(source.value, first["loc"]), _reason(first)) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, validate and resolve a spec file; every problem is one SpecError naming file and line."""
+    spec_path = Path(path)
+    source = load_yaml(spec_path)
+    return _Resolver(source, parse_file(source)).resolve()
+
+
+class _Resolver:
+    def __init__(self, source: Source, raw: model.SpecFile) -> None:
+        self.src = source
+        self.raw = raw
+        self.base = source.path.parent
+        self.defaults = raw.defaults
+
+    def fail(self, path: PathKey, reason: str) -> SpecError:
+        return self.src.error(path, reason)
+
+    def resolve(self) -> Spec:
+        raw = self.raw
+        sections: list[tuple[str, dict[str, Any]]] = [
+            ("intermediates", raw.intermediates), ("servers", raw.servers), ("clients", raw.clients)]
+        seen: dict[str, str] = {ROOT: "ca"}
+        for section, items in sections:
+            for name in items:
+                if not NAME.match(name):
+                    raise self.fail((section, name), f"{name!r} is not an entry name (lowercase "
+                                    "letters, digits, . _ -; starting with a letter or digit; at most 63)")
+                if name in seen:
+                    other = "the root CA's name" if name == ROOT else f"already used in {seen[name]}"
+                    raise self.fail((section, name), f"{name!r} is {other}; entry names are unique")
+                seen[name] = section
+        entries = {ROOT: self.ca()}
+        for name, inter in raw.intermediates.items():
+            entries[name] = self.intermediate(name, inter)
+        for role, section in (("server", "servers"), ("client", "clients")):
+            items: dict[str, model.Leaf] = getattr(raw, section)
+            for name, leaf in items.items():
+                entries[name] = self.leaf(name, leaf, role, section)  # type: ignore[arg-type]
+        ordered = self.order(entries)
+        output = Path(raw.output)
+        return Spec(self.src.path, output if output.is_absolute() else self.base / output,
+                    tuple(ordered), self.src)
+
+    def section_of(self, entry: Entry) -> PathKey:
+        section = {"ca": (), "intermediate": ("intermediates",), "server": ("servers",),
+                   "client": ("clients",)}[entry.role]
+        return ("ca",) if entry.role == "ca" else (*section, entry.name)
+
+    def order(self, entries: dict[str, Entry]) -> list[Entry]:
+        for entry in entries.values():
+            here = self.section_of(entry)
+            if entry.issuer is None:
+                continue
+            issuer = entries.get(entry.issuer)
+            if issuer is None or not issuer.is_ca:
+                cas = ", ".join(n for n, e in entries.items() if e.is_ca)
+                what = "is not a CA" if issuer else "is not defined"
+                raise self.fail((*here, "issuer"), f"issuer {entry.issuer!r} {what} (CAs: {cas})")
+            seen = [entry.name]
+            walker: Entry | None = issuer
+            while walker is not None:
+                if walker.name in seen:
+                    cycle = " → ".join([*seen, walker.name])
+                    raise self.fail((*here, "issuer"), f"issuer cycle: {cycle}")
+                seen.append(walker.name)
+                walker = entries[walker.issuer] if walker.issuer else None
+            if entry.validity > issuer.validity and issuer.imported is None:
+                raise self.fail((*here, "validity"), f"{entry.validity_text} is longer than its issuer "
+                                f"{issuer.name}'s validity ({issuer.validity_text})")
+            if entry.role == "intermediate":
+                # RFC 5280 4.2.1.9: path_length counts the intermediates that may follow a CA.
+                for below, ancestor in enumerate(_issuers(entries, entry), start=1):
+                    if ancestor.path_length is not None and below > ancestor.path_length:
+                        raise self.fail((*here, "issuer"), f"{ancestor.name}'s path_length "
+                                        f"{ancestor.path_length} does not allow {entry.name} under it")
+        depth = {name: len(_issuers(entries, e)) for name, e in entries.items()}
+        return sorted(entries.values(), key=lambda e: (depth[e.name], not e.is_ca))
+
+    def common(self, path: PathKey, raw: Any, role: Role) -> dict[str, Any]:
+        d = self.defaults
+        validity_text = raw.validity or d.validity or DEFAULT_VALIDITY[role]
+        validity = parse_duration(validity_text)
+        if validity > MAX_VALIDITY:
+            raise self.fail((*path, "validity"), f"{validity_text!r} is longer than 100 years")
+        renew_text = raw.renew_before or d.renew_before or DEFAULT_RENEW_BEFORE
+        if renew_text.endswith("%"):
+            renew = RenewBefore(renew_text, share=float(renew_text[:-1]) / 100)
+        else:
+            renew = RenewBefore(renew_text, duration=parse_duration(renew_text))
+            if renew.duration is not None and renew.duration >= validity:
+                where = "renew_before" if raw.renew_before else "validity"
+                raise self.fail((*path, where), f"renew_before {renew_text} is not shorter than "
+                                f"validity {validity_text}; apply would renew on every run")
+        subject = {**(d.subject.model_dump(exclude_none=True) if d.subject else {}),
+                   **(raw.subject.model_dump(exclude_none=True) if raw.subject else {})}
+        return {"key": raw.key or d.key or DEFAULT_KEY,
+                "validity": validity, "renew_before": renew, "line": self.src.line_of(path),
+                "subject": tuple((k, subject[k]) for k in SUBJECT_ORDER if k in subject)}
+
+    def ca(self) -> Entry:
+        raw = self.raw.ca
+        common = self.common(("ca",), raw, "ca")
+        imported = None
+        if raw.import_ is not None:
+            imp = raw.import_
+            imported = ImportSpec(self.base / imp.cert, self.base / imp.key,
+                                  self.password(("ca", "import", "password"), imp.password))
+        return Entry(ROOT, "ca", raw.cn or "mtlsgen Root CA", sans=(), usages=(), issuer=None,
+                     key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl),
+                     imported=imported, **common)
+
+    def intermediate(self, name: str, raw: model.Intermediate) -> Entry:
+        common = self.common(("intermediates", name), raw, "intermediate")
+        return Entry(name, "intermediate", raw.cn or name, sans=(), usages=(), issuer=raw.issuer,
+                     key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl), **common)
+
+    def crl(self, raw: model.Crl | None) -> CrlSpec | None:
+        return CrlSpec(parse_duration(raw.validity), raw.url) if raw else None
+
+    def leaf(self, name: str, raw: model.Leaf, role: Role, section: str) -> Entry:
+        path: PathKey = (section, name)
+        common = self.common(path, raw, role)
+        sans = tuple(parse_san(s) for s in raw.sans or ())
+        dup = [s for i, s in enumerate(sans) if s in sans[:i]]
+        if dup:
+            raise self.fail((*path, "sans", sans.index(dup[0], sans.index(dup[0]) + 1)),
+                            f"{dup[0]} is listed twice")
+        cn = raw.cn
+        if cn is None:
+            dns = [s.value for s in sans if s.kind == "DNS" and not s.value.startswith("*")]
+            cn = dns[0] if role == "server" and dns else name
+        if not sans:
+            # Every leaf carries a SAN: verifiers (cryptography's among them) reject one without.
+            try:
+                sans = (San("DNS", dns_name(cn)),)
+            except ValueError:
+                raise self.fail(path, f"no sans, and the CN {cn!r} is not a DNS name to use "
+                                "as one; add `sans:`") from None
+        usages = tuple(dict.fromkeys(raw.usages)) if raw.usages else (
+            ("serverAuth",) if role == "server" else ("clientAuth",))
+        stores = {kind: self.store(path, name, kind, getattr(raw, kind))
+                  for kind in ("keystore", "truststore")}
+        return Entry(name, role, cn, sans=sans, usages=usages, issuer=raw.issuer,
+                     key_rotation=raw.key_rotation or self.defaults.key_rotation or "always",
+                     key_password=self.password((*path, "key_password"), raw.key_password),
+                     revoked=raw.revoked, **stores, **common)
+
+    def store(self, path: PathKey, name: str, kind: Literal["keystore", "truststore"],
+              raw: model.Store | None) -> StoreSpec | None:
+        if raw is None:
+            return None
+        formats = tuple(dict.fromkeys(raw.formats))
+        password = self.password((*path, kind, "password"), raw.password) or Password("generate")
+        return StoreSpec(kind, formats, password, raw.alias or name, raw.profile)
+
+    def password(self, path: PathKey, raw: Any) -> Password | None:
+        line = self.src.line_of(path)
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return Password("literal", value=raw, line=line)
+        if isinstance(raw, model.EnvPassword):
+            return Password("env", raw.env, line=line)
+        if isinstance(raw, model.FilePassword):
+            return Password("file", str(self.base / raw.file), line=line)
+        return Password("generate", line=line)
+
+
+def _issuers(entries: dict[str, Entry], entry: Entry) -> list[Entry]:
+    out = []
+    while entry.issuer is not None:
+        entry = entries[entry.issuer]
+        out.append(entry)
+    return out
