@@ -197,3 +197,9 @@ class SpecFile(_Strict):
     intermediates: dict[str, Intermediate] = {}
     servers: dict[str, Leaf] = {}
     clients: dict[str, Leaf] = {}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to validate and complete spec files."""
+    schema = SpecFile.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
