@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .console import make_console
 from .errors import MtlsgenError
+
+if TYPE_CHECKING:
+    from .apply import Progress
+    from .plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")
@@ -83,3 +88,97 @@ def schema() -> None:
     from .model import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=False))
+
+
+def _replace_option(func: F) -> F:
+    func = click.option("--replace", "replace", multiple=True, metavar="NAME",
+                        help="Re-key and reissue NAME (and what it issues) even if up to date; repeatable.")(func)
+    return click.option("--prune", is_flag=True, help="Delete folders of entries no longer in the spec.")(func)
+
+
+def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
+    from .render import plan_json, plan_text
+
+    if as_json:
+        click.echo(json.dumps(plan_json(the_plan), indent=2))
+    else:
+        make_console(no_color=_no_color()).print(plan_text(the_plan))
+
+
+@main.command()
+@SPEC_ARG
+@_replace_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 none, 1 error).")
+@user_errors
+def plan(spec: Path, replace: tuple[str, ...], prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would do, and why; writes nothing."""
+    from .reconcile import plan as make
+    from .spec import load_spec
+
+    the_plan = make(load_spec(spec), replace=replace, prune=prune)
+    _print_plan(the_plan, as_json=as_json)
+    _fail_if_blocked(the_plan)
+    if detailed_exitcode and the_plan.pending:
+        sys.exit(2)
+
+
+def _fail_if_blocked(the_plan: Plan) -> None:
+    if the_plan.blocked:
+        first = the_plan.blocked[0]
+        raise MtlsgenError(f"{first.name} is blocked: {first.reasons[0]}")
+
+
+@main.command()
+@SPEC_ARG
+@_replace_option
+@click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mtlsgen plan`).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
+@user_errors
+def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_json: bool) -> None:
+    """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
+    from .reconcile import apply as run
+    from .reconcile import plan as make
+    from .render import plan_json, result_json, result_text
+    from .spec import load_spec
+
+    loaded = load_spec(spec)
+    if dry_run:
+        the_plan = make(loaded, replace=replace, prune=prune)
+        _print_plan(the_plan, as_json=as_json)
+        _fail_if_blocked(the_plan)
+        return
+    console = make_console(no_color=_no_color())
+
+    def show(the_plan: Plan) -> None:
+        if not as_json:
+            if the_plan.pending or the_plan.blocked:
+                _print_plan(the_plan, as_json=False)
+        _fail_if_blocked(the_plan)
+
+    with _progress(enabled=not as_json) as progress:
+        the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show)
+    if as_json:
+        click.echo(json.dumps({"plan": plan_json(the_plan), "result": result_json(result)}, indent=2))
+    else:
+        console.print(result_text(result))
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Progress | None]:
+    """A progress bar on stderr while keys are generated, only on a terminal."""
+    stderr = make_console(stderr=True, no_color=_no_color())
+    if not enabled or not stderr.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+             console=stderr, transient=True) as bar:
+        task = bar.add_task("generating keys", total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update

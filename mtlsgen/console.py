@@ -11,4 +11,4 @@ from rich.console import Console
 
 def make_console(*, stderr: bool = False, no_color: bool = False, width: int | None = None) -> Console:
     return Console(stderr=stderr, markup=False, highlight=False, emoji=False,
-                   no_color=no_color or None, width=width, soft_wrap=False)
+                   no_color=no_color or None, width=width, soft_wrap=True)

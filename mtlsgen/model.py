@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
 
 from .names import parse_duration, parse_san
 
@@ -62,17 +71,25 @@ def _alias(text: str) -> str:
     return text
 
 
+def _country(text: str) -> str:
+    if not re.match(r"^[A-Z]{2}$", text):
+        raise ValueError(f"{text!r} is not a two-letter country code in capitals, like US")
+    return text
+
+
 # The patterns below only feed the JSON Schema (editors); the validators give the errors.
 Duration = Annotated[str, AfterValidator(_duration), WithJsonSchema({
     "type": "string", "pattern": r"^[1-9][0-9]{0,6}[hdwy]$",
     "description": "<n>h, <n>d, <n>w or <n>y (365 days)"})]
 RenewBefore = Annotated[str, AfterValidator(_renew_before), WithJsonSchema({
-    "type": "string", "pattern": r"^([1-9][0-9]{0,6}[hdwy]|[0-9]+(\\.[0-9]+)?%)$",
+    "type": "string", "pattern": r"^([1-9][0-9]{0,6}[hdwy]|[0-9]+(\.[0-9]+)?%)$",
     "description": "a duration before expiry, or a share of the lifetime like 33%"})]
 Key = Annotated[str, AfterValidator(_key), WithJsonSchema({"enum": list(KEY_TYPES)})]
 Alias = Annotated[str, AfterValidator(_alias), WithJsonSchema({
     "type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]{0,62}$",
     "description": "default: the entry's name; lowercase, as Java stores it"})]
+Country = Annotated[str, AfterValidator(_country), WithJsonSchema({
+    "type": "string", "pattern": r"^[A-Z]{2}$", "description": "two-letter country code"})]
 SanText = Annotated[str, AfterValidator(lambda s: str(parse_san(s))), Field(
     description="DNS name, IP address, URI (with ://) or e-mail; DNS:, IP:, URI:, email: force the type")]
 
@@ -117,7 +134,7 @@ PasswordSource = Annotated[
 
 
 class Subject(_Strict):
-    C: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="two-letter country code")
+    C: Country | None = None
     ST: str | None = Field(None, min_length=1, max_length=128)
     L: str | None = Field(None, min_length=1, max_length=128)
     O: str | None = Field(None, min_length=1, max_length=64)  # noqa: E741 - X.500 attribute name
@@ -197,6 +214,15 @@ class SpecFile(_Strict):
     intermediates: dict[str, Intermediate] = {}
     servers: dict[str, Leaf] = {}
     clients: dict[str, Leaf] = {}
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # Literal[1] alone accepts `true` and `1.0`, which compare equal to 1.
+        if type(value) is not int:
+            hint = " (a string: write it without quotes)" if isinstance(value, str) else ""
+            raise ValueError(f"must be 1 (got {value!r}){hint}")
+        return value
 
 
 def json_schema() -> dict[str, Any]:

@@ -48,6 +48,10 @@ def dns_name(text: str) -> str:
             raise ValueError(f"{text!r}: a wildcard needs at least two labels after it (*.example.com)")
         labels = labels[1:]
     for label in labels:
+        if "*" in label:
+            raise ValueError(f"{text!r}: a wildcard may only be the whole first label (*.example.com)")
+        if len(label) > 63:
+            raise ValueError(f"{text!r}: the label {label[:12]}… is longer than 63 characters")
         if not _LABEL.match(label):
             raise ValueError(f"{text!r} is not a DNS name, IP address, URI or e-mail address")
     return ascii_name
@@ -84,7 +88,7 @@ def parse_san(text: str) -> San:
     text = text.strip()
     prefix, colon, rest = text.partition(":")
     kind = _PREFIXES.get(prefix.lower()) if colon else None
-    if kind is not None and not (kind == "URI" and rest.startswith("//")):
+    if kind is not None and not rest.startswith("//"):  # `dns://…` or `ip://…` is a URI, not a prefix
         return San(kind, _PARSERS[kind](rest.strip()))
     try:
         return San("IP", str(ipaddress.ip_address(text)))

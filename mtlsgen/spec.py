@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pydantic
 
 from . import model
 from .errors import SpecError
 from .names import San, dns_name, format_duration, parse_duration, parse_san
-from .yamlsrc import PathKey, Source, load_yaml
+from .yamlsrc import PathKey, Source, format_path, load_yaml
 
 Role = Literal["ca", "intermediate", "server", "client"]
 ROOT = "ca"
@@ -38,7 +39,7 @@ class Password:
     source: Literal["env", "file", "generate", "literal"]
     ref: str = ""
     value: str = field(default="", repr=False)
-    line: int = 0
+    where: str = ""  # "pki.yaml:12: servers.api.keystore.password", for error messages
 
     def describe(self) -> str:
         return {"env": f"${self.ref}", "file": f"file {self.ref}", "generate": "generated",
@@ -108,6 +109,10 @@ class Entry:
         return self.role in ("ca", "intermediate")
 
     @property
+    def crl_validity(self) -> timedelta:
+        return self.crl.validity if self.crl is not None else timedelta(days=30)
+
+    @property
     def validity_text(self) -> str:
         return format_duration(self.validity)
 
@@ -140,6 +145,13 @@ class Spec:
             issuer = self[issuer].issuer
         return tuple(out)
 
+    def trusted_roots(self, name: str) -> tuple[str, ...]:
+        """What the entry's truststore holds: the roots of its peers' chains (servers trust the
+        clients' roots and clients the servers'), or its own root when it has no peers."""
+        peer = "client" if self[name].role == "server" else "server"
+        roots = {self.root_of(e.name).name for e in self.entries if e.role == peer and not e.revoked}
+        return tuple(sorted(roots or {self.root_of(name).name}))
+
     def root_of(self, name: str) -> Entry:
         chain = self.chain(name)
         return chain[-1] if chain else self[name]
@@ -154,20 +166,55 @@ _ALL_FIELDS = sorted({name for cls in (model.SpecFile, model.Leaf, model.Ca, mod
                       for name in [f.alias or n for n, f in cls.model_fields.items()]})
 
 
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the mapping holding loc[-1], so that did-you-mean only offers valid ones."""
+    node: Any = model.SpecFile
+    for part in (*loc[:-1], None):
+        args = [a for a in get_args(node) if a is not type(None)]
+        if get_origin(node) in (Union, types.UnionType) and len(args) == 1:
+            node = args[0]  # X | None
+        if isinstance(node, type) and issubclass(node, pydantic.BaseModel):
+            if part is None:
+                return [f.alias or n for n, f in node.model_fields.items()]
+            found = [f.annotation for n, f in node.model_fields.items() if part in (n, f.alias)]
+            node = found[0] if found else None
+        elif get_origin(node) is dict:
+            node = args[1]  # part is an entry's name
+        else:
+            break
+    return _ALL_FIELDS
+
+
 def _reason(error: Any) -> str:
     kind, message, given = error["type"], error["msg"], error.get("input")
+    loc = error["loc"]
     if kind == "extra_forbidden":
-        key = str(error["loc"][-1])
-        close = difflib.get_close_matches(key, _ALL_FIELDS, n=1)
+        key = str(loc[-1])
+        if len(loc) > 1 and loc[-2] == "subject" and key.lower() == "cn":
+            return "unknown key; the common name is the entry's own `cn`, not part of its subject"
+        close = difflib.get_close_matches(key, _keys_at(loc), n=1)
         return f"unknown key{f'; did you mean {close[0]!r}?' if close else ''}"
     if kind == "missing":
         return "required"
-    if kind == "literal_error" and error["loc"] == ("version",):
+    if kind == "literal_error" and loc == ("version",):
         return f"must be 1 (got {given!r})"
+    if kind == "literal_error" and loc[-1] == "generate":
+        return (f"can only be true (got {given!r}); for another password use {{env: NAME}}, "
+                "{file: path} or a string")
     if message.startswith("Value error, "):
         return message[len("Value error, "):]
+    if kind in ("model_type", "dict_type"):  # pydantic names the class: "instance of Leaf"
+        if given is None:
+            return "expected a mapping, got an empty value (write {} for an empty mapping)"
+        return "expected a mapping (key: value)" + (f", got {given!r}" if _short(given) else "")
+    if kind == "string_type" and type(given) in (int, float) and loc[-1] in ("validity", "renew_before"):
+        example = f"{given}d" if type(given) is int else "90d"
+        return f"{given!r} has no unit; write a duration like {example} (<n>h, <n>d, <n>w or <n>y)"
     if isinstance(given, bool) and "string" in message:
         return f"{message[0].lower()}{message[1:]}, got {given!r} (YAML reads yes/no/on/off as booleans: quote it)"
+    message = message.replace(" after validation", "")
+    if given is None:
+        return f"{message[0].lower()}{message[1:]}, got an empty value"
     return f"{message[0].lower()}{message[1:]}" + (f", got {given!r}" if _short(given) else "")
 
 
@@ -352,20 +399,22 @@ class _Resolver:
         if raw is None:
             return None
         formats = tuple(dict.fromkeys(raw.formats))
-        password = self.password((*path, kind, "password"), raw.password) or Password("generate")
+        password = self.password((*path, kind, "password"), raw.password) or Password(
+            "generate", where=f"{self.src.path.name}:{self.src.line_of((*path, kind))}: "
+                              f"{format_path((*path, kind))}")
         return StoreSpec(kind, formats, password, raw.alias or name, raw.profile)
 
     def password(self, path: PathKey, raw: Any) -> Password | None:
-        line = self.src.line_of(path)
+        where = f"{self.src.path.name}:{self.src.line_of(path)}: {format_path(path)}"
         if raw is None:
             return None
         if isinstance(raw, str):
-            return Password("literal", value=raw, line=line)
+            return Password("literal", value=raw, where=where)
         if isinstance(raw, model.EnvPassword):
-            return Password("env", raw.env, line=line)
+            return Password("env", raw.env, where=where)
         if isinstance(raw, model.FilePassword):
-            return Password("file", str(self.base / raw.file), line=line)
-        return Password("generate", line=line)
+            return Password("file", str(self.base / raw.file), where=where)
+        return Password("generate", where=where)
 
 
 def _issuers(entries: dict[str, Entry], entry: Entry) -> list[Entry]:

@@ -54,6 +54,17 @@ def format_path(path: PathKey) -> str:
     return out
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that stops at absurd flow nesting: PyYAML scans `[[[[...` in quadratic time."""
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                problem=f"nesting deeper than {MAX_DEPTH} levels; refusing to load it",
+                problem_mark=self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+
 class _Builder:
     def __init__(self, source_name: str) -> None:
         self.name = source_name
@@ -86,15 +97,14 @@ class _Builder:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
-                        raise self.fail(source, "a merge key (<<) needs a mapping")
-                    for k, v in self.build_mapping(source, path, depth + 1).items():
+                        raise self.fail(key_node, "a merge key (<<) needs a mapping")
+                    # through build(), so every merge counts against MAX_NODES and MAX_DEPTH
+                    for k, v in self.build(source, path, depth + 1).items():
                         merged.setdefault(k, v)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail(key_node, "mapping keys must be plain strings")
-            key = self.loader.construct_object(key_node)
-            if not isinstance(key, (str, int, bool)) or isinstance(key, bool):
-                key = str(key_node.value)
+            key = str(key_node.value)  # keys are names: `123:` or `on:` mean the text, not a number or bool
             if key in result:
                 field = format_path((*path, key))
                 first = self.lines.get((*path, key), 0)
@@ -124,7 +134,7 @@ def load_yaml(path: Path) -> Source:
         raise SpecError(f"{path.name}:{line}: not UTF-8 text") from exc
     builder = _Builder(path.name)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -136,6 +146,8 @@ def load_yaml(path: Path) -> Source:
         raise SpecError(f"{path.name}:{line}: invalid YAML: {reason}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"{path.name}:1: invalid YAML: {exc}") from exc
+    except RecursionError:  # the composer recurses once per level: `[[[[...]]]]` thousands deep
+        raise SpecError(f"{path.name}:1: nesting too deep; refusing to load it") from None
     if node is None:
         raise SpecError(f"{path.name}:1: the file is empty; it needs at least `version: 1`")
     try:

@@ -1,0 +1,188 @@
+"""apply_plan(plan, state) carries a plan out: keys, certificates, files. It decides nothing and prints nothing.
+
+Keys are generated first, in parallel threads (cryptography releases the GIL while it searches
+for RSA primes), then certificates issuers first, then files, each written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from .errors import PlanError
+from .formats import certs_pem, crl_pem, key_pem
+from .fsio import PUBLIC_MODE, SECRET_MODE, atomic_write, ensure_dir, remove_tree, sync_dir
+from .layout import Layout
+from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
+from .plan import Action, Change, Plan
+from .secrets import new_password, resolve_password
+from .spec import Entry
+from .state import State
+from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changes: tuple[Change, ...]
+    written: tuple[Path, ...]
+    removed: tuple[Path, ...]
+
+
+def apply_plan(plan: Plan, state: State, *, progress: Progress | None = None,
+               workers: int | None = None) -> ApplyResult:
+    """Make the files match `plan`; files not named by the plan are not touched."""
+    if plan.blocked:
+        first = plan.blocked[0]
+        raise PlanError(f"{first.name}: {'; '.join(first.reasons)}")
+    return _Executor(plan, state, progress, workers or os.cpu_count() or 2).run()
+
+
+class _Executor:
+    def __init__(self, plan: Plan, state: State, progress: Progress | None, workers: int) -> None:
+        self.plan, self.state, self.spec = plan, state, plan.spec
+        self.layout: Layout = state.layout
+        self.progress = progress or (lambda what, done, total: None)
+        self.workers = workers
+        self.keys: dict[str, PrivateKey] = {}
+        self.certs: dict[str, x509.Certificate] = {}
+        self.passwords: dict[tuple[str, str], str] = {}
+        self.written: list[Path] = []
+        self.removed: list[Path] = []
+
+    def run(self) -> ApplyResult:
+        pending = self.plan.pending
+        if not pending:
+            return ApplyResult((), (), ())
+        ensure_dir(self.layout.root)
+        if not self.layout.gitignore.exists():
+            self.write(self.layout.gitignore, b"*\n", PUBLIC_MODE)
+        self.generate_keys([c for c in pending if c.new_key])
+        self.issue()
+        for change in pending:
+            if change.action in (Action.REVOKE, Action.PRUNE):
+                folder = self.layout.folder(change.name)
+                remove_tree(folder)
+                self.removed.append(folder)
+            elif change.files:
+                self.write_entry(self.spec[change.name], change)
+        sync_dir(self.layout.root)
+        return ApplyResult(pending, tuple(self.written), tuple(self.removed))
+
+    def generate_keys(self, changes: list[Change]) -> None:
+        total = len(changes)
+        self.progress("generating keys", 0, total)
+        # Slowest first, so that the RSA-4096 keys do not wait behind the cheap ones.
+        ordered = sorted(changes, key=lambda c: -int(self.spec[c.name].key.partition("-")[2] or 0)
+                         if self.spec[c.name].key.startswith("rsa") else 0)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {c.name: pool.submit(generate_key, self.spec[c.name].key) for c in ordered}
+            for done, (name, future) in enumerate(futures.items(), start=1):
+                self.keys[name] = future.result()
+                self.progress("generating keys", done, total)
+
+    def key_of(self, name: str) -> PrivateKey:
+        key = self.keys.get(name) or self.state[name].key.value
+        if key is None:  # the planner never lets this happen; a bug if it does
+            raise AssertionError(f"no key for {name}")
+        return key
+
+    def issue(self) -> None:
+        for entry in self.spec.entries:
+            change = self.plan[entry.name]
+            current = self.state[entry.name].cert
+            if not change.new_cert:
+                if current is not None:
+                    self.certs[entry.name] = current
+                continue
+            public = self.key_of(entry.name).public_key()
+            issuer_cert = self.certs[entry.issuer] if entry.issuer else None
+            issuer_key = self.key_of(entry.issuer or entry.name)
+            if entry.is_ca:
+                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,  # type: ignore[arg-type]
+                                now=self.plan.now)
+            else:
+                assert issuer_cert is not None
+                issuer = self.spec[entry.issuer or ""]
+                cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,  # type: ignore[arg-type]
+                                  now=self.plan.now, crl_url=issuer.crl.url if issuer.crl else None)
+            self.certs[entry.name] = cert
+
+    def write(self, path: Path, data: bytes, mode: int) -> None:
+        atomic_write(path, data, mode=mode)
+        self.written.append(path)
+
+    def password(self, entry: Entry, kind: str) -> str:
+        """A store's password: resolved from its source, or generated once and saved beside it."""
+        cached = self.passwords.get((entry.name, kind))
+        if cached is not None:
+            return cached
+        store = entry.keystore if kind == "keystore" else entry.truststore
+        assert store is not None
+        path = self.layout.password_file(entry.name, store.kind)
+        value = resolve_password(store.password, path)
+        if value is None:
+            value = new_password()
+            self.write(path, (value + "\n").encode(), SECRET_MODE)
+        self.passwords[(entry.name, kind)] = value
+        return value
+
+    def key_password(self, entry: Entry) -> str | None:
+        if entry.key_password is None:
+            return None
+        path = self.layout.key_password_file(entry.name)
+        value = resolve_password(entry.key_password, path)
+        if value is None:
+            value = new_password()
+            self.write(path, (value + "\n").encode(), SECRET_MODE)
+        return value
+
+    def write_entry(self, entry: Entry, change: Change) -> None:
+        folder = self.layout.folder(entry.name)
+        ensure_dir(folder)
+        cert = self.certs.get(entry.name)
+        chain = [self.certs[e.name] for e in self.spec.chain(entry.name)]
+        for name in change.files:
+            path = folder / name
+            if entry.is_ca:
+                if name == "ca.crt":
+                    self.write(path, certs_pem([self.certs[entry.name]]), PUBLIC_MODE)
+                elif name == "ca.key":
+                    self.write(path, key_pem(self.key_of(entry.name)), SECRET_MODE)
+                elif name == "ca.crl":
+                    self.write(path, crl_pem(self.crl(entry, change)), PUBLIC_MODE)
+                continue
+            assert cert is not None
+            if name == "tls.crt":
+                self.write(path, certs_pem([cert, *chain[:-1]]), PUBLIC_MODE)
+            elif name == "tls.key":
+                self.write(path, key_pem(self.key_of(entry.name), self.key_password(entry)), SECRET_MODE)
+            elif name == "ca.crt":
+                self.write(path, certs_pem(chain[-1:]), PUBLIC_MODE)
+            else:
+                self.write(path, self.store_bytes(entry, name, [cert, *chain]), SECRET_MODE)
+
+    def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:
+        kind, _, ext = file_name.partition(".")
+        store = entry.keystore if kind == "keystore" else entry.truststore
+        assert store is not None
+        password = self.password(entry, kind)
+        if kind == "keystore":
+            key = self.key_of(entry.name)
+            if ext == "p12":
+                return keystore_p12(key, chain, store.alias, password, store.profile)
+            return keystore_jks(key, chain, store.alias, password)
+        trusted = [(root, self.certs[root]) for root in self.spec.trusted_roots(entry.name)]
+        if ext == "p12":
+            return truststore_p12(trusted, password, store.profile)
+        return truststore_jks(trusted, password)
+
+    def crl(self, entry: Entry, change: Change) -> x509.CertificateRevocationList:
+        return issue_crl(self.certs[entry.name], self.key_of(entry.name), number=change.crl_number,
+                         revoked=change.revoked_serials, now=self.plan.now, validity=entry.crl_validity)

@@ -1,0 +1,67 @@
+"""PEM bytes in and out: keys, certificates, chains and CRLs. Parsing failures become reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+
+from .pki import PrivateKey
+
+PEM_CERT = b"-----BEGIN CERTIFICATE-----"
+
+
+class Unreadable(Exception):
+    """A file exists but cannot be used; the message says why, for the plan's reasons."""
+
+
+def key_pem(key: PrivateKey, password: str | None = None) -> bytes:
+    """PKCS#8 PEM; with a password, PBES2/AES-256-CBC (what BestAvailableEncryption picks)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password
+        else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def read_key(data: bytes, password: str | None = None) -> tuple[PrivateKey, bool]:
+    """The private key in `data`, and whether the file was encrypted."""
+    encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0]
+    if encrypted and not password:
+        raise Unreadable("encrypted, and the spec gives no key_password")
+    try:
+        key = serialization.load_pem_private_key(data, password.encode() if encrypted and password else None)
+    except ValueError as exc:
+        raise Unreadable("does not open with key_password" if encrypted else "not a PEM private key") from exc
+    except (TypeError, UnsupportedAlgorithm) as exc:
+        raise Unreadable(f"not a usable private key ({type(exc).__name__})") from exc
+    return key, encrypted  # type: ignore[return-value]
+
+
+def certs_pem(certs: Sequence[x509.Certificate]) -> bytes:
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def read_certs(data: bytes) -> tuple[x509.Certificate, ...]:
+    if PEM_CERT not in data:
+        raise Unreadable("no PEM certificate in it")
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        raise Unreadable("a PEM certificate in it is damaged") from exc
+
+
+def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def read_crl(data: bytes) -> x509.CertificateRevocationList:
+    try:
+        return x509.load_pem_x509_crl(data)
+    except ValueError as exc:
+        raise Unreadable("not a PEM CRL") from exc
+
+
+def fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())

@@ -1,0 +1,102 @@
+"""File-system primitives: atomic writes with exact modes, folders, and the apply lock.
+
+Every file is written whole or not at all: a temporary file in the same folder (so the rename
+stays on one file system), fsync, chmod, rename, then one fsync of the folder per batch.
+Modes are set explicitly, so the umask never leaks a key to other users.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import LockError, PlanError
+
+DIR_MODE = 0o700
+SECRET_MODE = 0o600
+PUBLIC_MODE = 0o644
+
+
+def ensure_dir(path: Path) -> None:
+    """Create `path` (and parents) and give it mode 0700 if it is ours to create."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        if path.stat().st_mode & 0o777 != DIR_MODE:
+            path.chmod(DIR_MODE)
+    except OSError as exc:
+        raise PlanError(f"cannot create folder {path}: {exc.strerror}") from exc
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int, sync: bool = True) -> None:
+    """Replace `path` by `data` with permission bits `mode`; readers see old or new, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise PlanError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def sync_dir(path: Path) -> None:
+    """Make the renames in `path` durable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def remove_tree(path: Path) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise PlanError(f"cannot delete {path}: {exc.strerror}") from exc
+
+
+@contextlib.contextmanager
+def apply_lock(spec_path: Path, *, timeout: float = 5.0) -> Iterator[None]:
+    """Hold an exclusive lock on the spec file itself, so a second apply waits, then fails.
+
+    Locking the spec (opened read-only) writes nothing, which keeps a no-op apply a true no-op.
+    """
+    try:
+        fd = os.open(spec_path, os.O_RDONLY)
+    except OSError as exc:
+        raise LockError(f"cannot open {spec_path} to lock it: {exc.strerror}") from exc
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(f"another mtlsgen apply holds the lock on {spec_path} "
+                                    f"(waited {timeout:g}s); try again when it has finished") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,55 @@
+"""Where each artifact lives: the only module that spells file names.
+
+The names follow cert-manager's Secret keys (tls.crt, tls.key, ca.crt) so that moving to
+Kubernetes changes no application path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+StoreKind = Literal["keystore", "truststore"]
+StoreFormat = Literal["pkcs12", "jks"]
+EXTENSIONS: dict[StoreFormat, str] = {"pkcs12": "p12", "jks": "jks"}
+GITIGNORE = ".gitignore"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    def cert(self, name: str, *, is_ca: bool) -> Path:
+        return self.folder(name) / ("ca.crt" if is_ca else "tls.crt")
+
+    def key(self, name: str, *, is_ca: bool) -> Path:
+        return self.folder(name) / ("ca.key" if is_ca else "tls.key")
+
+    def ca_bundle(self, name: str) -> Path:
+        """A leaf's ca.crt: the roots its chain ends in."""
+        return self.folder(name) / "ca.crt"
+
+    def crl(self, name: str) -> Path:
+        return self.folder(name) / "ca.crl"
+
+    def store(self, name: str, kind: StoreKind, fmt: StoreFormat) -> Path:
+        return self.folder(name) / f"{kind}.{EXTENSIONS[fmt]}"
+
+    def password_file(self, name: str, kind: StoreKind) -> Path:
+        return self.folder(name) / f"{kind}.password"
+
+    def key_password_file(self, name: str) -> Path:
+        """Where a generated key_password is kept (a `{generate: true}` key_password)."""
+        return self.folder(name) / "tls.key.password"
+
+    @property
+    def gitignore(self) -> Path:
+        return self.root / GITIGNORE
+
+
+def store_file_name(kind: StoreKind, fmt: StoreFormat) -> str:
+    return f"{kind}.{EXTENSIONS[fmt]}"

@@ -1,0 +1,192 @@
+"""Pure cryptography: keys and certificates built from resolved entries. No I/O.
+
+One builder skeleton (serial, validity, SKI, AKI) with the role's extensions on top, as trustme
+does; every KeyUsage flag is written out so the choice is visible.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Union
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .names import San
+from .spec import Entry
+
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey]
+PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey]
+
+# Back-dated so that a peer whose clock runs a little behind still accepts a fresh certificate.
+CLOCK_SKEW = timedelta(minutes=5)
+_CURVES = {"ecdsa-p256": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1}
+_NAME_OIDS = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME,
+              "L": NameOID.LOCALITY_NAME, "O": NameOID.ORGANIZATION_NAME,
+              "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME}
+_USAGE_OIDS = {"serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
+               "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
+def generate_key(key_type: str) -> PrivateKey:
+    if key_type.startswith("rsa-"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+    if key_type in _CURVES:
+        return ec.generate_private_key(_CURVES[key_type]())
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"unknown key type {key_type!r}")
+
+
+def key_type_of(key: PrivateKey | PublicKey | object) -> str:
+    """The spec's name for a key's algorithm and size, e.g. `rsa-4096`, or a description if none."""
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return f"rsa-{key.key_size}"
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        for name, curve in _CURVES.items():
+            if isinstance(key.curve, curve):
+                return name
+        return f"ecdsa-{key.curve.name}"
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        return "ed25519"
+    return type(key).__name__
+
+
+def public_der(key: PublicKey) -> bytes:
+    """A public key's SubjectPublicKeyInfo, to compare keys whatever their type."""
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def subject_name(entry: Entry) -> x509.Name:
+    attrs = [*entry.subject, ("CN", entry.cn)]
+    return x509.Name([x509.NameAttribute(_NAME_OIDS[k], v) for k, v in attrs])
+
+
+def general_name(san: San) -> x509.GeneralName:
+    if san.kind == "DNS":
+        return x509.DNSName(san.value)
+    if san.kind == "IP":
+        return x509.IPAddress(ipaddress.ip_address(san.value))
+    if san.kind == "URI":
+        return x509.UniformResourceIdentifier(san.value)
+    return x509.RFC822Name(san.value)
+
+
+def san_of(general: x509.GeneralName) -> San:
+    if isinstance(general, x509.DNSName):
+        return San("DNS", general.value)
+    if isinstance(general, x509.IPAddress):
+        return San("IP", str(general.value))
+    if isinstance(general, x509.UniformResourceIdentifier):
+        return San("URI", general.value)
+    if isinstance(general, x509.RFC822Name):
+        return San("email", general.value)
+    return San("DNS", f"<unsupported {type(general).__name__}>")
+
+
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | None:
+    # Ed25519 signs the message itself; passing a hash is an error.
+    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def _skeleton(subject: x509.Name, public: PublicKey, issuer: x509.Name, now: datetime,
+              validity: timedelta) -> x509.CertificateBuilder:
+    return (x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public)
+            # RFC 5280 4.1.2.2: positive, at most 20 octets; 159 random bits satisfies both.
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - CLOCK_SKEW)
+            .not_valid_after(now + validity)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False))
+
+
+def _authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    try:
+        ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer_cert.public_key())  # type: ignore[arg-type]
+
+
+def issue_ca(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate | None,
+             issuer_key: PrivateKey, now: datetime) -> x509.Certificate:
+    """A root (issuer_cert None: self-signed) or intermediate CA certificate."""
+    subject = subject_name(entry)
+    builder = _skeleton(subject, public, issuer_cert.subject if issuer_cert else subject, now, entry.validity)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=True, path_length=entry.path_length), critical=True
+    ).add_extension(x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False,
+        key_cert_sign=True,   # issues certificates
+        crl_sign=True,        # signs its CRL
+        encipher_only=False, decipher_only=False), critical=True)
+    if issuer_cert is not None:
+        builder = builder.add_extension(_authority_key_id(issuer_cert), critical=False)
+    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+
+
+def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate,
+               issuer_key: PrivateKey, now: datetime, crl_url: str | None = None) -> x509.Certificate:
+    """A server or client certificate with the extensions its role needs."""
+    is_rsa = isinstance(public, rsa.RSAPublicKey)
+    builder = _skeleton(subject_name(entry), public, issuer_cert.subject, now, entry.validity)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=False, path_length=None), critical=True
+    ).add_extension(x509.KeyUsage(
+        digital_signature=True,  # TLS 1.2 ECDHE and TLS 1.3 sign the handshake
+        content_commitment=False,
+        key_encipherment=is_rsa,  # TLS 1.2 RSA key transport; meaningless for EC/Ed25519 keys
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False), critical=True
+    ).add_extension(
+        x509.ExtendedKeyUsage([_USAGE_OIDS[u] for u in entry.usages]), critical=False
+    ).add_extension(
+        # Always present, clients too: cryptography's verifier rejects leaves without a SAN.
+        x509.SubjectAlternativeName([general_name(s) for s in entry.sans]), critical=False
+    ).add_extension(_authority_key_id(issuer_cert), critical=False)
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+            reasons=None, crl_issuer=None)]), critical=False)
+    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+
+
+def issue_crl(issuer_cert: x509.Certificate, issuer_key: PrivateKey, *, number: int,
+              revoked: Sequence[tuple[int, datetime]], now: datetime,
+              validity: timedelta) -> x509.CertificateRevocationList:
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(issuer_cert.subject)
+               .last_update(now - CLOCK_SKEW)
+               .next_update(now + validity)
+               .add_extension(x509.CRLNumber(number), critical=False)
+               .add_extension(_authority_key_id(issuer_cert), critical=False))
+    for serial, when in sorted(revoked):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
+    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+
+
+def signed_by(cert: x509.Certificate, issuer_public: PublicKey) -> bool:
+    """Whether `cert`'s signature verifies with `issuer_public` (names are checked elsewhere)."""
+    digest = cert.signature_hash_algorithm
+    try:
+        if isinstance(issuer_public, rsa.RSAPublicKey) and digest is not None:
+            issuer_public.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), digest)
+        elif isinstance(issuer_public, ec.EllipticCurvePublicKey) and digest is not None:
+            issuer_public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(digest))
+        elif isinstance(issuer_public, ed25519.Ed25519PublicKey) and digest is None:
+            issuer_public.verify(cert.signature, cert.tbs_certificate_bytes)
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True

@@ -1,0 +1,406 @@
+"""make_plan(spec, state, now) → Plan: what apply must do, and why. Pure: reads no file, writes none.
+
+Decisions follow SPEC.md "When apply regenerates", issuers first. Three passes:
+1. keys and certificates, each entry after its issuer (a re-keyed issuer reissues its subtree);
+2. CA lifetimes, deepest first: a managed CA is renewed with its key when a certificate it must
+   issue now would outlive it (an imported one is an error instead);
+3. derived files (chains, ca.crt, stores, CRLs), compared by content with what they should hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from cryptography import x509
+
+from .errors import PlanError
+from .formats import fingerprint
+from .layout import store_file_name
+from .pki import key_type_of, public_der, signed_by, subject_name
+from .rules import drift, expiry_reason
+from .spec import ROOT, Entry, Spec
+from .state import EntryState, State, StoreState
+from .stores import StoreContent
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    REISSUE = "reissue"
+    RENEW = "renew"
+    REPLACE = "replace"
+    REPACK = "repack"
+    REVOKE = "revoke"
+    ORPHAN = "orphan"
+    PRUNE = "prune"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+
+
+SYMBOLS = {Action.CREATE: "+", Action.REISSUE: "~", Action.RENEW: "~", Action.REPLACE: "±",
+           Action.REPACK: "~", Action.REVOKE: "-", Action.ORPHAN: "?", Action.PRUNE: "-",
+           Action.UNCHANGED: " ", Action.BLOCKED: "!"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry's action with its reasons; `files` are the file names apply (re)writes in its folder."""
+
+    name: str
+    action: Action
+    reasons: tuple[str, ...] = ()
+    new_key: bool = False
+    new_cert: bool = False
+    files: tuple[str, ...] = ()
+    revoked_serials: tuple[tuple[int, datetime], ...] = ()  # a CA's CRL content, when it is written
+    crl_number: int = 0
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.action]
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    now: datetime
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def pending(self) -> tuple[Change, ...]:
+        """The changes apply would carry out (orphans are only reported, unless pruned)."""
+        return tuple(c for c in self.changes if c.action not in (Action.UNCHANGED, Action.ORPHAN))
+
+    @property
+    def blocked(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is Action.BLOCKED)
+
+    def __getitem__(self, name: str) -> Change:
+        return next(c for c in self.changes if c.name == name)
+
+    def counts(self) -> dict[Action, int]:
+        out = dict.fromkeys(Action, 0)
+        for change in self.changes:
+            out[change.action] += 1
+        return out
+
+
+@dataclass
+class _Decision:
+    entry: Entry
+    new_key: bool = False
+    new_cert: bool = False
+    action: Action | None = None
+    reasons: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def leaf_files(entry: Entry) -> list[str]:
+    names = ["tls.crt", "tls.key", "ca.crt"]
+    for store in (entry.keystore, entry.truststore):
+        if store is not None:
+            names += [store_file_name(store.kind, fmt) for fmt in store.formats]
+    return names
+
+
+def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterable[str] = (),
+              prune: bool = False) -> Plan:
+    """Compare `spec` with `state` at `now`; `replace_names` are entries to re-key and reissue."""
+    return _Planner(spec, state, now, set(replace_names), prune).plan()
+
+
+class _Planner:
+    def __init__(self, spec: Spec, state: State, now: datetime, replace_names: set[str], prune: bool):
+        unknown = sorted(replace_names - set(spec.by_name))
+        if unknown:
+            raise PlanError(f"--replace {unknown[0]}: no such entry in {spec.path.name}")
+        self.spec, self.state, self.now, self.replace, self.prune = spec, state, now, replace_names, prune
+        self.d: dict[str, _Decision] = {}
+        self.crl_content: dict[str, tuple[tuple[tuple[int, datetime], ...], int]] = {}
+
+    def plan(self) -> Plan:
+        for entry in self.spec.entries:
+            if entry.revoked:
+                self.d[entry.name] = _Decision(entry)
+            elif entry.imported is not None:
+                self.d[entry.name] = self.imported(entry)
+            else:
+                self.d[entry.name] = self.certificate(entry)
+        for entry in reversed(self.spec.entries):
+            if entry.is_ca:
+                self.lifetime(entry)
+        for entry in self.spec.entries:
+            if entry.is_ca:
+                self.crl(entry)
+            elif entry.revoked:
+                self.revoked(entry)
+            else:
+                self.derived(entry)
+        changes = [self.change(self.d[e.name]) for e in self.spec.entries]
+        for name in self.state.orphans:
+            folder = f"{self.spec.output.name}/{name}/"
+            changes.append(Change(name, Action.PRUNE, (f"not in the spec; deletes {folder}",)) if self.prune
+                           else Change(name, Action.ORPHAN, (f"not in the spec; apply --prune deletes {folder}",)))
+        return Plan(self.spec, self.now, tuple(changes), self.warnings())
+
+    # -- pass 1: keys and certificates ---------------------------------------------------------
+
+    def issuer_of(self, entry: Entry) -> tuple[EntryState, _Decision] | None:
+        if entry.issuer is None:
+            return None
+        return self.state[entry.issuer], self.d[entry.issuer]
+
+    def expected_issuer_name(self, entry: Entry) -> x509.Name | None:
+        if entry.issuer is None:
+            return subject_name(entry)
+        issuer_entry = self.spec[entry.issuer]
+        issuer_cert = self.state[entry.issuer].cert
+        if issuer_entry.imported is not None or (issuer_cert is not None and not self.d[entry.issuer].new_cert):
+            return issuer_cert.subject if issuer_cert is not None else None
+        return subject_name(issuer_entry)
+
+    def certificate(self, entry: Entry) -> _Decision:
+        s = self.state[entry.name]
+        d = _Decision(entry)
+        key_file = "ca.key" if entry.is_ca else "tls.key"
+        cert_file = "ca.crt" if entry.is_ca else "tls.crt"
+        where = f"{entry.name}/" if entry.is_ca else ""
+        fresh = s.key.missing and s.certs.missing
+        if entry.name in self.replace:
+            d.new_key, d.action = True, Action.REPLACE
+            d.reasons.append("--replace" + (": new key, and everything under it is reissued" if entry.is_ca else ""))
+        elif fresh:
+            d.new_key, d.action = True, Action.CREATE
+        elif s.key.value is None or key_type_of(s.key.value) != entry.key:
+            why = (f"key: {key_type_of(s.key.value)} → {entry.key}" if s.key.value is not None
+                   else f"{where}{key_file} {s.key.problem}")
+            if entry.is_ca:
+                d.action = Action.BLOCKED
+                d.reasons.append(f"{why}; a CA key is never replaced implicitly: apply --replace "
+                                 f"{entry.name} makes a new one and reissues everything under it")
+                return d
+            d.new_key, d.action = True, Action.REPLACE
+            d.reasons.append(why)
+        if d.new_key:
+            d.new_cert = True
+            return d
+        d.new_cert, d.action = self.reissue_reasons(entry, s, d.reasons, cert_file)
+        if d.new_cert and not entry.is_ca and entry.key_rotation == "always":
+            d.new_key = True
+        return d
+
+    def reissue_reasons(self, entry: Entry, s: EntryState, reasons: list[str],
+                        cert_file: str) -> tuple[bool, Action | None]:
+        cert = s.cert
+        if cert is None:
+            reasons.append(f"{cert_file} {s.certs.problem}")
+            return True, Action.REISSUE
+        assert s.key.value is not None
+        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+            reasons.append(f"{cert_file} does not match its key")
+        issuer = self.issuer_of(entry)
+        if issuer is not None:
+            issuer_state, issuer_decision = issuer
+            if issuer_decision.new_key:
+                reasons.append(f"issuer {entry.issuer} re-keyed")
+            elif issuer_state.key.value is not None and not signed_by(
+                    cert, issuer_state.key.value.public_key()):  # type: ignore[arg-type]
+                reasons.append(f"not signed by {entry.issuer}'s current key")
+        reasons += drift(entry, cert, issuer_name=self.expected_issuer_name(entry), crl=self.crl_url(entry))
+        if reasons:
+            return True, Action.REISSUE
+        expiring = expiry_reason(cert, entry, self.now)
+        if expiring:
+            reasons.append(expiring)
+            return True, Action.RENEW
+        return False, None
+
+    def crl_url(self, entry: Entry) -> str | None:
+        issuer = self.spec[entry.issuer] if entry.issuer else None
+        return issuer.crl.url if issuer is not None and issuer.crl is not None else None
+
+    def imported(self, entry: Entry) -> _Decision:
+        s, imp = self.state[entry.name], entry.imported
+        assert imp is not None
+        if s.cert is None:
+            raise PlanError(f"ca.import.cert: {imp.cert} {s.certs.problem}")
+        if s.key.value is None:
+            raise PlanError(f"ca.import.key: {imp.key} {s.key.problem}")
+        if public_der(s.cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+            raise PlanError(f"ca.import: the key {imp.key.name} does not belong to the certificate "
+                            f"{imp.cert.name}")
+        try:
+            constraints = s.cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+            is_ca = constraints.ca
+        except x509.ExtensionNotFound:
+            is_ca = False
+        if not is_ca:
+            raise PlanError(f"ca.import.cert: {imp.cert.name} is not a CA certificate "
+                            "(no basicConstraints CA:TRUE)")
+        return _Decision(entry)
+
+    # -- pass 2: no certificate outlives its issuer ---------------------------------------------
+
+    def lifetime(self, entry: Entry) -> None:
+        d, cert = self.d[entry.name], self.state[entry.name].cert
+        if d.new_cert or d.action is Action.BLOCKED or cert is None:
+            return
+        issued = [self.d[c.name].entry for c in self.spec.children(entry.name)
+                  if self.d[c.name].new_cert]
+        too_long = [c for c in issued if self.now + c.validity > cert.not_valid_after_utc]
+        if not too_long:
+            return
+        longest = max(too_long, key=lambda c: c.validity)
+        ends = (self.now + longest.validity).strftime("%Y-%m-%d")
+        expires = cert.not_valid_after_utc.strftime("%Y-%m-%d")
+        if entry.imported is not None:
+            raise PlanError(f"the imported CA expires {expires}, before {longest.name} "
+                            f"({longest.validity_text}, until {ends}) would; shorten its validity "
+                            "or import a CA that lives longer")
+        d.new_cert, d.action = True, Action.RENEW
+        d.reasons.append(f"expires {expires}, before {longest.name} issued now would ({ends})")
+
+    # -- pass 3: files derived from certificates ------------------------------------------------
+
+    def current_cert(self, name: str) -> x509.Certificate | None:
+        return None if self.d[name].new_cert else self.state[name].cert
+
+    def chain_names(self, entry: Entry) -> list[str]:
+        return [e.name for e in self.spec.chain(entry.name)]
+
+    def derived(self, entry: Entry) -> None:
+        d, s = self.d[entry.name], self.state[entry.name]
+        if d.new_cert:
+            d.files = leaf_files(entry) if d.new_key else [f for f in leaf_files(entry) if f != "tls.key"]
+            return
+        chain = self.chain_names(entry)
+        root = chain[-1]
+        renewed = [n for n in chain if self.d[n].new_cert]
+        certs = s.certs.value or ()
+        wanted_chain = [self.current_cert(n) for n in chain[:-1]]
+        if renewed and renewed != [root]:
+            d.files.append("tls.crt")
+            d.reasons.append(f"tls.crt: chain updated ({', '.join(n for n in renewed if n != root)} renewed)")
+        elif [fingerprint(c) for c in certs[1:]] != [fingerprint(c) for c in wanted_chain if c]:
+            d.files.append("tls.crt")
+            d.reasons.append("tls.crt: chain out of date")
+        root_cert = self.current_cert(root)
+        if root_cert is None:
+            d.files.append("ca.crt")
+            d.reasons.append(f"ca.crt: {root} renewed")
+        elif [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(root_cert)]:
+            d.files.append("ca.crt")
+            d.reasons.append(f"ca.crt {s.bundle.problem}" if s.bundle.problem else "ca.crt: not the current root")
+        if (entry.key_password is not None) != s.key_encrypted:
+            d.files.append("tls.key")
+            d.reasons.append("tls.key: encrypt with key_password" if entry.key_password else "tls.key: decrypt")
+        for store in s.stores:
+            reason = self.store_reason(entry, s, store, chain)
+            if reason:
+                d.files.append(store.file_name)
+                d.reasons.append(f"{store.file_name}: {reason}")
+        if d.files:
+            d.action = Action.REPACK
+
+    def store_reason(self, entry: Entry, s: EntryState, store: StoreState, chain: list[str]) -> str | None:
+        content = store.content.value
+        if content is None:
+            return "missing" if store.content.missing else str(store.content.problem)
+        if store.spec.kind == "keystore":
+            if any(self.d[n].new_cert for n in chain):
+                return "chain updated"
+            certs = [s.cert, *(self.current_cert(n) for n in chain)]
+            wanted = StoreContent((store.spec.alias,),
+                                  public_der(s.key.value.public_key()) if s.key.value else None,  # type: ignore[arg-type]
+                                  tuple(fingerprint(c) for c in certs if c is not None))
+            if content.key_aliases != wanted.key_aliases:
+                return f"alias {', '.join(content.key_aliases) or 'none'} → {store.spec.alias}"
+            if content.public_key != wanted.public_key or content.chain != wanted.chain:
+                return "key or chain differs"
+        else:
+            roots = self.spec.trusted_roots(entry.name)
+            if any(self.d[r].new_cert for r in roots):
+                return "trusted CA renewed"
+            trusted = {(r, fingerprint(c)) for r in roots if (c := self.state[r].cert) is not None}
+            if content.trusted != trusted:
+                return "trusted CAs differ"
+        if store.fmt == "pkcs12" and content.profile != store.spec.profile:
+            return f"profile {content.profile or 'unknown'} → {store.spec.profile}"
+        return None
+
+    def revoked(self, entry: Entry) -> None:
+        d, s = self.d[entry.name], self.state[entry.name]
+        if s.folder_exists:
+            d.action = Action.REVOKE
+            d.reasons.append(f"added to {entry.issuer}/ca.crl; files removed")
+
+    def crl(self, entry: Entry) -> None:
+        d, s = self.d[entry.name], self.state[entry.name]
+        if d.action is Action.BLOCKED:
+            return
+        kept: dict[int, datetime] = {}
+        if s.crl.value is not None and not d.new_key:
+            kept = {r.serial_number: r.revocation_date_utc for r in s.crl.value}
+        revoked_leaves = [c for c in self.spec.children(entry.name) if c.revoked]
+        new = {}
+        for leaf in revoked_leaves:
+            cert = self.state[leaf.name].cert
+            if cert is not None and cert.serial_number not in kept and not d.new_key:
+                new[cert.serial_number] = self.now
+        wanted = entry.crl is not None or bool(revoked_leaves) or bool(kept)
+        if not wanted:
+            self.ca_files(d)
+            return
+        reasons = []
+        if new:
+            names = [leaf.name for leaf in revoked_leaves if (c := self.state[leaf.name].cert) is not None
+                     and c.serial_number in new]
+            reasons.append(f"ca.crl: revokes {', '.join(names)}")
+        elif s.crl.value is None:
+            reasons.append(f"ca.crl {s.crl.problem}")
+        elif d.new_key:
+            reasons.append("ca.crl: signed by the new key")
+        else:
+            window = entry.crl_validity / 3
+            next_update = s.crl.value.next_update_utc
+            if next_update is None or next_update - window <= self.now:
+                reasons.append(f"ca.crl: next update {next_update:%Y-%m-%d}" if next_update else "ca.crl: no next update")
+        self.ca_files(d)
+        if reasons:
+            number = 1
+            if s.crl.value is not None and not d.new_key:
+                try:
+                    number = s.crl.value.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+                except x509.ExtensionNotFound:
+                    number = 1
+            d.files.append("ca.crl")
+            d.reasons += reasons
+            d.action = d.action or Action.REPACK
+            self.crl_content[entry.name] = (tuple(sorted({**kept, **new}.items())), number)
+
+    def ca_files(self, d: _Decision) -> None:
+        if d.new_cert:
+            d.files = ["ca.crt", "ca.key"] if d.new_key else ["ca.crt"]
+
+    # -- output --------------------------------------------------------------------------------
+
+    def change(self, d: _Decision) -> Change:
+        action = d.action or Action.UNCHANGED
+        reasons = tuple(d.reasons)
+        if action is Action.CREATE:
+            reasons = (" ".join(d.files),)
+        serials, number = self.crl_content.get(d.entry.name, ((), 0))
+        return Change(d.entry.name, action, reasons, d.new_key, d.new_cert, tuple(d.files), serials, number)
+
+    def warnings(self) -> tuple[str, ...]:
+        out = []
+        for entry in self.spec.entries:
+            passwords = [entry.key_password, *(s.password for s in (entry.keystore, entry.truststore) if s)]
+            if entry.imported and entry.imported.password:
+                passwords.append(entry.imported.password)
+            out += [f"{p.where} is a literal password in the spec; prefer {{env: NAME}} or {{file: path}}"
+                    for p in passwords if p is not None and p.source == "literal"]
+        return tuple(out)

@@ -1,0 +1,45 @@
+"""The operations the CLI offers, as library calls: plan a spec, apply it (under the lock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+from .apply import ApplyResult, Progress, apply_plan
+from .fsio import apply_lock
+from .plan import Plan, make_plan
+from .spec import Spec
+from .state import read_state
+from .stores import jks_module
+
+
+def _require_extras(spec: Spec) -> None:
+    """A spec asking for JKS needs pyjks; say so at plan time, before anything is written."""
+    if any(fmt == "jks" for e in spec.entries for s in (e.keystore, e.truststore) if s and not e.revoked
+           for fmt in s.formats):
+        jks_module()
+
+
+def plan(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (),
+         prune: bool = False) -> Plan:
+    """What apply would do, and why; reads the output folder, writes nothing."""
+    _require_extras(spec)
+    return make_plan(spec, read_state(spec), now=now or datetime.now(timezone.utc),
+                     replace_names=replace, prune=prune)
+
+
+def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (), prune: bool = False,
+          progress: Progress | None = None, on_plan: Callable[[Plan], None] | None = None,
+          lock_timeout: float = 5.0) -> tuple[Plan, ApplyResult]:
+    """Make the output folder match `spec`: plan under the lock, then carry the plan out.
+
+    `on_plan` sees the plan before anything is written (the CLI prints it there).
+    """
+    _require_extras(spec)
+    with apply_lock(spec.path, timeout=lock_timeout):
+        state = read_state(spec)
+        the_plan = make_plan(spec, state, now=now or datetime.now(timezone.utc),
+                             replace_names=replace, prune=prune)
+        if on_plan is not None:
+            on_plan(the_plan)
+        return the_plan, apply_plan(the_plan, state, progress=progress)

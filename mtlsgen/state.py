@@ -1,0 +1,141 @@
+"""read_state(spec) → what is on disk for every entry, parsed. Reads only; never raises for a bad file.
+
+An unreadable or damaged file is a state (with the reason the plan will print), not a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from cryptography import x509
+
+from .formats import Unreadable, read_certs, read_crl, read_key
+from .layout import Layout, store_file_name
+from .pki import PrivateKey
+from .secrets import resolve_password
+from .spec import Entry, Spec, StoreSpec
+from .stores import StoreContent, read_jks, read_p12
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[T]):
+    """A parsed file, or why there is none: `missing` or `unreadable: …`."""
+
+    value: T | None = None
+    problem: str | None = None
+
+    @property
+    def missing(self) -> bool:
+        return self.problem == "missing"
+
+
+@dataclass(frozen=True)
+class StoreState:
+    spec: StoreSpec
+    fmt: str
+    file_name: str
+    content: Loaded[StoreContent]
+    password: str | None = field(default=None, repr=False)  # None: to be generated
+
+
+@dataclass(frozen=True)
+class EntryState:
+    name: str
+    folder_exists: bool
+    key: Loaded[PrivateKey] = Loaded(problem="missing")
+    key_encrypted: bool = False
+    certs: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
+    bundle: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
+    crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
+    stores: tuple[StoreState, ...] = ()
+    key_password: str | None = field(default=None, repr=False)
+
+    @property
+    def cert(self) -> x509.Certificate | None:
+        return self.certs.value[0] if self.certs.value else None
+
+
+@dataclass(frozen=True)
+class State:
+    layout: Layout
+    entries: Mapping[str, EntryState]
+    orphans: tuple[str, ...]
+    output_exists: bool
+
+    def __getitem__(self, name: str) -> EntryState:
+        return self.entries[name]
+
+
+def _load(path: Path, parse: Callable[[bytes], T]) -> Loaded[T]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Loaded(problem="missing")
+    except OSError as exc:
+        return Loaded(problem=f"unreadable: {exc.strerror}")
+    if not data:
+        return Loaded(problem="unreadable: empty file")
+    try:
+        return Loaded(parse(data))
+    except Unreadable as exc:
+        return Loaded(problem=f"unreadable: {exc}")
+
+
+def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
+    out = []
+    for store in (entry.keystore, entry.truststore):
+        if store is None:
+            continue
+        password = resolve_password(store.password, layout.password_file(entry.name, store.kind))
+        for fmt in store.formats:
+            path = layout.store(entry.name, store.kind, fmt)
+            reader = read_p12 if fmt == "pkcs12" else read_jks
+            if password is None:
+                content: Loaded[StoreContent] = Loaded(problem="missing") if not path.exists() else \
+                    Loaded(problem="unreadable: its generated password file is missing")
+            else:
+                content = _load(path, lambda data, r=reader, p=password: r(data, p))  # type: ignore[misc]
+            out.append(StoreState(store, fmt, store_file_name(store.kind, fmt), content, password))
+    return tuple(out)
+
+
+def read_entry(entry: Entry, layout: Layout) -> EntryState:
+    if entry.imported is not None:
+        imp = entry.imported
+        password = resolve_password(imp.password, None) if imp.password else None
+        key = _load(imp.key, lambda data: read_key(data, password)[0])
+        return EntryState(entry.name, True, key=key, certs=_load(imp.cert, read_certs),
+                          crl=_load(layout.crl(entry.name), read_crl))
+    folder = layout.folder(entry.name)
+    key_password = None
+    if entry.key_password is not None:
+        key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
+    loaded_key = _load(layout.key(entry.name, is_ca=entry.is_ca), lambda data: read_key(data, key_password))
+    key: Loaded[PrivateKey] = Loaded(loaded_key.value[0], None) if loaded_key.value else Loaded(
+        problem=loaded_key.problem)
+    encrypted = bool(loaded_key.value and loaded_key.value[1])
+    certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
+    if entry.is_ca:
+        return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
+                          crl=_load(layout.crl(entry.name), read_crl))
+    if entry.revoked:
+        return EntryState(entry.name, folder.is_dir(), key, encrypted, certs)
+    return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
+                      bundle=_load(layout.ca_bundle(entry.name), read_certs),
+                      stores=_read_stores(entry, layout), key_password=key_password)
+
+
+def read_state(spec: Spec) -> State:
+    """Everything the planner needs to know about the output folder, read without writing."""
+    layout = Layout(spec.output)
+    entries = {e.name: read_entry(e, layout) for e in spec.entries}
+    orphans: tuple[str, ...] = ()
+    if layout.root.is_dir():
+        orphans = tuple(sorted(p.name for p in layout.root.iterdir()
+                               if p.is_dir() and not p.name.startswith(".") and p.name not in entries))
+    return State(layout, entries, orphans, layout.root.is_dir())
