@@ -105,12 +105,12 @@ class _Executor:
             issuer_cert = self.certs[entry.issuer] if entry.issuer else None
             issuer_key = self.key_of(entry.issuer or entry.name)
             if entry.is_ca:
-                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,  # type: ignore[arg-type]
+                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
                                 now=self.plan.now)
             else:
                 assert issuer_cert is not None
                 issuer = self.spec[entry.issuer or ""]
-                cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,  # type: ignore[arg-type]
+                cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
                                   now=self.plan.now, crl_url=issuer.crl.url if issuer.crl else None)
             self.certs[entry.name] = cert
 

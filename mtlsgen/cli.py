@@ -151,9 +151,8 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
     console = make_console(no_color=_no_color())
 
     def show(the_plan: Plan) -> None:
-        if not as_json:
-            if the_plan.pending or the_plan.blocked:
-                _print_plan(the_plan, as_json=False)
+        if not as_json and (the_plan.pending or the_plan.blocked):
+            _print_plan(the_plan, as_json=False)
         _fail_if_blocked(the_plan)
 
     with _progress(enabled=not as_json) as progress:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Union
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -20,8 +19,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from .names import San
 from .spec import Entry
 
-PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey]
-PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey]
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 # Back-dated so that a peer whose clock runs a little behind still accepts a fresh certificate.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -131,7 +130,7 @@ def issue_ca(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate |
         encipher_only=False, decipher_only=False), critical=True)
     if issuer_cert is not None:
         builder = builder.add_extension(_authority_key_id(issuer_cert), critical=False)
-    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+    return builder.sign(issuer_key, _hash_for(issuer_key))
 
 
 def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate,
@@ -157,7 +156,7 @@ def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
             reasons=None, crl_issuer=None)]), critical=False)
-    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+    return builder.sign(issuer_key, _hash_for(issuer_key))
 
 
 def issue_crl(issuer_cert: x509.Certificate, issuer_key: PrivateKey, *, number: int,
@@ -172,7 +171,7 @@ def issue_crl(issuer_cert: x509.Certificate, issuer_key: PrivateKey, *, number: 
     for serial, when in sorted(revoked):
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
-    return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
+    return builder.sign(issuer_key, _hash_for(issuer_key))
 
 
 def signed_by(cert: x509.Certificate, issuer_public: PublicKey) -> bool:

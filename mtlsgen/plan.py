@@ -21,7 +21,7 @@ from .formats import fingerprint
 from .layout import store_file_name
 from .pki import key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
-from .spec import ROOT, Entry, Spec
+from .spec import Entry, Spec
 from .state import EntryState, State, StoreState
 from .stores import StoreContent
 
@@ -207,7 +207,7 @@ class _Planner:
             if issuer_decision.new_key:
                 reasons.append(f"issuer {entry.issuer} re-keyed")
             elif issuer_state.key.value is not None and not signed_by(
-                    cert, issuer_state.key.value.public_key()):  # type: ignore[arg-type]
+                    cert, issuer_state.key.value.public_key()):
                 reasons.append(f"not signed by {entry.issuer}'s current key")
         reasons += drift(entry, cert, issuer_name=self.expected_issuer_name(entry), crl=self.crl_url(entry))
         if reasons:
@@ -314,7 +314,7 @@ class _Planner:
                 return "chain updated"
             certs = [s.cert, *(self.current_cert(n) for n in chain)]
             wanted = StoreContent((store.spec.alias,),
-                                  public_der(s.key.value.public_key()) if s.key.value else None,  # type: ignore[arg-type]
+                                  public_der(s.key.value.public_key()) if s.key.value else None,
                                   tuple(fingerprint(c) for c in certs if c is not None))
             if content.key_aliases != wanted.key_aliases:
                 return f"alias {', '.join(content.key_aliases) or 'none'} → {store.spec.alias}"
@@ -367,7 +367,8 @@ class _Planner:
             window = entry.crl_validity / 3
             next_update = s.crl.value.next_update_utc
             if next_update is None or next_update - window <= self.now:
-                reasons.append(f"ca.crl: next update {next_update:%Y-%m-%d}" if next_update else "ca.crl: no next update")
+                reasons.append(f"ca.crl: next update {next_update:%Y-%m-%d}" if next_update
+                               else "ca.crl: no next update")
         self.ca_files(d)
         if reasons:
             number = 1

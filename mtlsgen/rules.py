@@ -85,7 +85,7 @@ def drift(entry: Entry, cert: x509.Certificate, *, issuer_name: x509.Name | None
     reasons: list[str] = []
     wanted = subject_name(entry)
     if cert.subject != wanted:
-        old_cn = [a.value for a in cert.subject if a.oid == x509.NameOID.COMMON_NAME]
+        old_cn = [str(a.value) for a in cert.subject if a.oid == x509.NameOID.COMMON_NAME]
         if old_cn and old_cn[0] != entry.cn:
             reasons.append(f"CN: {old_cn[0]} → {entry.cn}")
         else:

@@ -108,15 +108,15 @@ def read_entry(entry: Entry, layout: Layout) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
-        key = _load(imp.key, lambda data: read_key(data, password)[0])
-        return EntryState(entry.name, True, key=key, certs=_load(imp.cert, read_certs),
+        return EntryState(entry.name, True, key=_load(imp.key, lambda data: read_key(data, password)[0]),
+                          certs=_load(imp.cert, read_certs),
                           crl=_load(layout.crl(entry.name), read_crl))
     folder = layout.folder(entry.name)
     key_password = None
     if entry.key_password is not None:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
     loaded_key = _load(layout.key(entry.name, is_ca=entry.is_ca), lambda data: read_key(data, key_password))
-    key: Loaded[PrivateKey] = Loaded(loaded_key.value[0], None) if loaded_key.value else Loaded(
+    key: Loaded[PrivateKey] = Loaded(loaded_key.value[0]) if loaded_key.value else Loaded(
         problem=loaded_key.problem)
     encrypted = bool(loaded_key.value and loaded_key.value[1])
     certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)

@@ -42,11 +42,11 @@ class StoreContent:
 def jks_module() -> ModuleType:
     """pyjks, imported only when a JKS file is read or written (it costs ~110 ms and needs gcc)."""
     try:
-        import jks
+        import jks  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         raise MissingExtraError("the spec asks for JKS stores, but pyjks is not installed: "
                                 "pip install 'mtlsgen[jks]'") from None
-    return jks
+    return jks  # type: ignore[no-any-return]
 
 
 def _encryption(password: str, profile: str) -> serialization.KeySerializationEncryption:
@@ -118,7 +118,7 @@ def read_jks(data: bytes, password: str) -> StoreContent:
     jks = jks_module()
     try:
         store: Any = jks.KeyStore.loads(data, password)
-    except Exception as exc:  # noqa: BLE001 - pyjks raises assorted errors for a bad file or password
+    except Exception as exc:
         raise Unreadable("does not open with its password, or is damaged") from exc
     aliases = tuple(sorted(store.private_keys))
     public = None

@@ -110,8 +110,9 @@ class _Builder:
                 first = self.lines.get((*path, key), 0)
                 raise self.fail(key_node, f"{field}: duplicate key (first set on line {first}); "
                                           "YAML would silently keep only the last one")
-            self.lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = self.build(value_node, (*path, key), depth + 1)
+            key_path: PathKey = (*path, key)
+            self.lines[key_path] = key_node.start_mark.line + 1
+            result[key] = self.build(value_node, key_path, depth + 1)
         for k, v in merged.items():
             result.setdefault(k, v)
         return result
@@ -143,6 +144,8 @@ def load_yaml(path: Path) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            reason += f" ({exc.context} started on line {exc.context_mark.line + 1})"  # an unclosed [ or {
         raise SpecError(f"{path.name}:{line}: invalid YAML: {reason}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"{path.name}:1: invalid YAML: {exc}") from exc
