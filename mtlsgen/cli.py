@@ -181,3 +181,50 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
             bar.update(task, description=what, completed=done, total=total)
 
         yield update
+
+
+@main.command()
+@SPEC_ARG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
+@click.option("--fail-within", metavar="DURATION", help="Exit 1 if anything expires within DURATION (e.g. 30d).")
+@user_errors
+def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
+    """Table of every certificate and store: expiry, days left, state. Reads only."""
+    from .names import parse_duration
+    from .reconcile import status as report_status
+    from .render import status_json, status_tables
+    from .spec import load_spec
+
+    try:
+        within = parse_duration(fail_within) if fail_within else None
+    except ValueError as exc:
+        raise MtlsgenError(f"--fail-within: {exc}") from None
+    report = report_status(load_spec(spec), fail_within=within)
+    if as_json:
+        click.echo(json.dumps(status_json(report), indent=2))
+    else:
+        console = make_console(no_color=_no_color())
+        for table in status_tables(report):
+            console.print(table)
+    if report.failing:
+        sys.exit(1)
+
+
+@main.command()
+@SPEC_ARG
+@user_errors
+def verify(spec: Path) -> None:
+    """Check chains, key pairs and stores, and run real mTLS handshakes on 127.0.0.1."""
+    from .reconcile import verify as run_verify
+    from .render import verify_table
+    from .spec import load_spec
+
+    report = run_verify(load_spec(spec))
+    console = make_console(no_color=_no_color())
+    console.print(verify_table(report))
+    failed = report.failed
+    if failed:
+        first = failed[0]
+        raise MtlsgenError(f"{len(failed)} check{'s' if len(failed) != 1 else ''} failed; first: "
+                           f"{first.kind} {first.subject}: {first.detail}")
+    console.print(f"All {len(report.checks)} checks passed.")

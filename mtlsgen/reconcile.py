@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .apply import ApplyResult, Progress, apply_plan
 from .fsio import apply_lock
 from .plan import Plan, make_plan
 from .spec import Spec
 from .state import read_state
+from .status import StatusReport, make_status
 from .stores import jks_module
+from .verify import VerifyReport, make_verify
 
 
 def _require_extras(spec: Spec) -> None:
@@ -43,3 +45,19 @@ def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (
         if on_plan is not None:
             on_plan(the_plan)
         return the_plan, apply_plan(the_plan, state, progress=progress)
+
+
+def status(spec: Spec, *, now: datetime | None = None, fail_within: timedelta | None = None) -> StatusReport:
+    """Every certificate and store with its expiry and state; reads only."""
+    _require_extras(spec)
+    now = now or datetime.now(timezone.utc)
+    state = read_state(spec)
+    return make_status(spec, state, make_plan(spec, state, now=now), now=now, fail_within=fail_within)
+
+
+def verify(spec: Spec, *, now: datetime | None = None) -> VerifyReport:
+    """Key pairs, chains, stores and loopback mTLS handshakes; reads only."""
+    _require_extras(spec)
+    now = now or datetime.now(timezone.utc)
+    state = read_state(spec)
+    return make_verify(spec, state, make_plan(spec, state, now=now), now=now)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 
 from .apply import ApplyResult
 from .plan import Action, Plan
+from .status import StatusReport
+from .verify import VerifyReport
 
 STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow",
           Action.REPLACE: "magenta", Action.REPACK: "cyan", Action.REVOKE: "red", Action.PRUNE: "red",
@@ -71,3 +74,52 @@ def result_json(result: ApplyResult) -> dict[str, Any]:
     return {"applied": [c.name for c in result.changes],
             "written": [str(p) for p in result.written],
             "removed": [str(p) for p in result.removed]}
+
+
+_STATE_STYLES = {"ok": "green", "revoked": "dim", "renew due": "yellow", "stale": "yellow"}
+
+
+def status_tables(report: StatusReport) -> list[Table]:
+    certs = Table(title=f"Certificates at {report.now:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    for column in ("entry", "role", "CN", "SANs", "key", "issuer", "not after", "days", "state"):
+        certs.add_column(column, justify="right" if column == "days" else "left")
+    for c in report.certificates:
+        certs.add_row(c.name, c.role, c.cn, ", ".join(c.sans), c.key, c.issuer,
+                      f"{c.not_after:%Y-%m-%d}" if c.not_after else "-",
+                      str(c.days_left) if c.days_left is not None else "-",
+                      Text(c.state + (f": {c.detail}" if c.detail and c.state != "ok" else ""),
+                           style=_STATE_STYLES.get(c.state, "red")))
+    tables = [certs]
+    if report.stores:
+        stores = Table(title="Stores", title_justify="left")
+        for column in ("entry", "file", "format", "alias", "opens", "state"):
+            stores.add_column(column)
+        for s in report.stores:
+            stores.add_row(s.name, s.file, s.format, s.alias, "yes" if s.opens else "no",
+                           Text(s.state + (f": {s.detail}" if s.detail else ""),
+                                style=_STATE_STYLES.get(s.state, "red")))
+        tables.append(stores)
+    return tables
+
+
+def status_json(report: StatusReport) -> dict[str, Any]:
+    return {
+        "now": report.now.isoformat(),
+        "ok": not report.failing,
+        "certificates": [{"name": c.name, "role": c.role, "cn": c.cn, "sans": list(c.sans), "key": c.key,
+                          "issuer": c.issuer, "not_after": c.not_after.isoformat() if c.not_after else None,
+                          "days_left": c.days_left, "state": c.state, "detail": c.detail}
+                         for c in report.certificates],
+        "stores": [{"name": s.name, "file": s.file, "format": s.format, "alias": s.alias, "opens": s.opens,
+                    "state": s.state, "detail": s.detail} for s in report.stores],
+    }
+
+
+def verify_table(report: VerifyReport) -> Table:
+    table = Table(title="Verification", title_justify="left")
+    for column in ("check", "subject", "result", "detail"):
+        table.add_column(column)
+    for check in report.checks:
+        table.add_row(check.kind, check.subject, Text("ok" if check.ok else "FAIL",
+                                                      style="green" if check.ok else "bold red"), check.detail)
+    return table

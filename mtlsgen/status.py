@@ -1,0 +1,121 @@
+"""status: every certificate and store with its expiry and state. Reads only; shares the plan's rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .pki import key_type_of, public_der, signed_by
+from .plan import Plan
+from .rules import cert_sans, days_left, drift, expiry_reason
+from .spec import Entry, Spec
+from .state import State
+
+# States that need no action; anything else makes `status` exit 1.
+GOOD = ("ok", "revoked")
+
+
+@dataclass(frozen=True)
+class CertStatus:
+    name: str
+    role: str
+    cn: str
+    sans: tuple[str, ...]
+    key: str
+    issuer: str
+    not_after: datetime | None
+    days_left: int | None
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    name: str
+    file: str
+    format: str
+    alias: str
+    opens: bool
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    now: datetime
+    certificates: tuple[CertStatus, ...]
+    stores: tuple[StoreStatus, ...]
+
+    @property
+    def failing(self) -> bool:
+        return any(c.state not in GOOD for c in self.certificates) or any(
+            s.state != "ok" for s in self.stores)
+
+
+def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
+                fail_within: timedelta | None) -> tuple[str, str]:
+    s = state[entry.name]
+    cert = s.cert
+    if entry.revoked:
+        return "revoked", "in its issuer's CRL" if cert is None else "files still present"
+    if cert is None:
+        return ("missing" if s.certs.missing else "invalid"), str(s.certs.problem)
+    if entry.imported is None:
+        if s.key.value is None:
+            return ("missing" if s.key.missing else "invalid"), f"key {s.key.problem}"
+        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+            return "invalid", "certificate does not match its key"
+    if cert.not_valid_after_utc <= now:
+        return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
+    issuer_key = state[entry.issuer].key.value if entry.issuer else s.key.value
+    if issuer_key is not None and not signed_by(cert, issuer_key.public_key()):  # type: ignore[arg-type]
+        return "invalid", f"not signed by {entry.issuer or entry.name}'s key"
+    if entry.imported is None:
+        issuer_cert = state[entry.issuer].cert if entry.issuer else cert
+        issuer = spec[entry.issuer] if entry.issuer else None
+        crl = issuer.crl.url if issuer is not None and issuer.crl is not None else None
+        reasons = drift(entry, cert, issuer_name=issuer_cert.subject if issuer_cert else None, crl=crl)
+        if reasons:
+            return "drifted", "; ".join(reasons)
+    due = expiry_reason(cert, entry, now) if entry.imported is None else None
+    if due:
+        return "renew due", due
+    if fail_within is not None and cert.not_valid_after_utc - now <= fail_within:
+        return "renew due", f"expires within {fail_within.days} days"
+    return "ok", ""
+
+
+def store_problems(plan: Plan, state: State, entry: Entry) -> list[tuple[str, str]]:
+    """Each store file of the entry with what is wrong with it ("" when it is right), as the plan sees it."""
+    reasons = dict(r.split(": ", 1) for r in plan[entry.name].reasons if ": " in r)
+    out = []
+    for store in state[entry.name].stores:
+        if store.content.value is None:
+            out.append((store.file_name, str(store.content.problem)))
+        else:
+            out.append((store.file_name, reasons.get(store.file_name, "")))
+    return out
+
+
+def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
+                fail_within: timedelta | None = None) -> StatusReport:
+    certs = []
+    for entry in spec.entries:
+        cert = state[entry.name].cert
+        st, detail = _cert_state(spec, state, entry, now, fail_within)
+        certs.append(CertStatus(
+            entry.name, entry.role, entry.cn,
+            tuple(cert_sans(cert)) if cert is not None and not entry.is_ca else tuple(map(str, entry.sans)),
+            key_type_of(cert.public_key()) if cert is not None else entry.key,
+            entry.issuer or "self", cert.not_valid_after_utc if cert is not None else None,
+            days_left(cert, now) if cert is not None else None, st, detail))
+    stores = []
+    for entry in spec.entries:
+        if entry.revoked:
+            continue
+        for store, (file_name, problem) in zip(state[entry.name].stores, store_problems(plan, state, entry)):
+            opens = store.content.value is not None
+            stores.append(StoreStatus(entry.name, file_name, store.fmt,
+                                      store.spec.alias if store.spec.kind == "keystore" else "-", opens,
+                                      "ok" if not problem else ("stale" if opens else "invalid"), problem))
+    return StatusReport(now, tuple(certs), tuple(stores))

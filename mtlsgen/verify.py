@@ -1,0 +1,194 @@
+"""verify: will these files work together? Key pairs, chains (cryptography's verifier), stores, and
+real TLS handshakes on 127.0.0.1 between every server and every client, plus two that must fail."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509 import verification
+
+from .formats import certs_pem, key_pem
+from .names import San
+from .pki import generate_key, issue_ca, issue_leaf, public_der
+from .plan import Plan
+from .spec import Entry, Spec
+from .state import State
+from .status import store_problems
+
+HANDSHAKE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str
+    subject: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+def _verifier_name(san: San) -> x509.DNSName | x509.IPAddress:
+    if san.kind == "IP":
+        return x509.IPAddress(ip_address(san.value))
+    # A wildcard is checked with one concrete name it must cover.
+    return x509.DNSName(san.value.replace("*", "mtlsgen-verify", 1))
+
+
+def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[Check]:
+    """Key pair, then the chain to its root with cryptography's verifier, per SAN for servers."""
+    s = state[entry.name]
+    if not s.certs.value:
+        return [Check("certificate", entry.name, False, f"tls.crt {s.certs.problem}")]
+    if s.key.value is None:
+        return [Check("key pair", entry.name, False, f"tls.key {s.key.problem}")]
+    leaf, intermediates = s.certs.value[0], list(s.certs.value[1:])
+    matches = public_der(leaf.public_key()) == public_der(s.key.value.public_key())  # type: ignore[arg-type]
+    out = [Check("key pair", entry.name, matches, "" if matches else "tls.crt does not match tls.key")]
+    root_name = spec.root_of(entry.name).name
+    root = state[root_name].cert
+    if root is None:
+        return [*out, Check("chain", entry.name, False, f"{root_name}'s certificate is missing")]
+    builder = verification.PolicyBuilder().store(verification.Store([root])).time(now)
+    verifiers: list[tuple[str, verification.ServerVerifier | verification.ClientVerifier]]
+    if entry.role == "server":
+        verifiers = [(f"as {san}", builder.build_server_verifier(_verifier_name(san)))
+                     for san in entry.sans if san.kind in ("DNS", "IP")]
+    else:
+        verifiers = [("as a client", builder.build_client_verifier())]
+    for label, verifier in verifiers:
+        try:
+            verifier.verify(leaf, intermediates)
+            out.append(Check("chain", entry.name, True, f"{label}, to {root_name}"))
+        except verification.VerificationError as exc:
+            out.append(Check("chain", entry.name, False, f"{label}: {exc}"))
+    return out
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_name: str) -> tuple[bool, str]:
+    """One TLS connection on loopback; True when the client reads the server's greeting."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(HANDSHAKE_TIMEOUT)
+    port = listener.getsockname()[1]
+    server_error: list[str] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.settimeout(HANDSHAKE_TIMEOUT)
+            with server.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"ok")
+        except (ssl.SSLError, OSError) as exc:
+            server_error.append(getattr(exc, "reason", None) or str(exc))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=HANDSHAKE_TIMEOUT) as raw, \
+                client.wrap_socket(raw, server_hostname=server_name) as tls:
+            greeting = tls.recv(2)
+        error = "" if greeting == b"ok" else "the server closed the connection"
+    except (ssl.SSLError, OSError) as exc:
+        error = getattr(exc, "reason", None) or str(exc)
+    finally:
+        thread.join(HANDSHAKE_TIMEOUT)
+        listener.close()
+    if server_error:
+        error = f"server: {server_error[0]}"
+    return not error, error
+
+
+def _context(side: ssl._SSLMethod, trusted: bytes, cert: Path | None, key: Path | None,
+             password: str | None) -> ssl.SSLContext:
+    context = ssl.SSLContext(side)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=trusted.decode())
+    if cert is not None:
+        context.load_cert_chain(cert, key, password=password)
+    return context
+
+
+def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
+    layout = state.layout
+
+    def trusted(entry: Entry) -> bytes:
+        return certs_pem([c for r in spec.trusted_roots(entry.name) if (c := state[r].cert) is not None])
+
+    def usable(entry: Entry) -> bool:
+        s = state[entry.name]
+        return not entry.revoked and s.cert is not None and s.key.value is not None
+
+    def context(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:
+        return _context(side, trusted(entry), layout.cert(entry.name, is_ca=False),
+                        layout.key(entry.name, is_ca=False), state[entry.name].key_password)
+
+    servers = [e for e in spec.entries if e.role == "server" and usable(e)]
+    clients = [e for e in spec.entries if e.role == "client" and usable(e)]
+    out = []
+    with tempfile.TemporaryDirectory(prefix="mtlsgen-verify-") as tmp:
+        foreign_cert, foreign_key = _foreign_client(Path(tmp), now)
+        for server in servers:
+            names = [s for s in server.sans if s.kind in ("DNS", "IP") and not s.value.startswith("*")]
+            name = names[0].value if names else server.cn
+            server_ctx = context(server, ssl.PROTOCOL_TLS_SERVER)
+            for client in clients:
+                ok, error = _handshake(server_ctx, context(client, ssl.PROTOCOL_TLS_CLIENT), name)
+                out.append(Check("handshake", f"{client.name} → {server.name}", ok,
+                                 f"as {name}" if ok else error))
+            anonymous = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), None, None, None)
+            foreign = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), foreign_cert, foreign_key, None)
+            for label, client_ctx in (("no client certificate", anonymous),
+                                      ("client from a foreign CA", foreign)):
+                ok, error = _handshake(server_ctx, client_ctx, name)
+                out.append(Check("refusal", f"{label} → {server.name}", not ok,
+                                 f"refused ({error})" if not ok else "ACCEPTED: the server lets it in"))
+    return out
+
+
+def _foreign_client(folder: Path, now: datetime) -> tuple[Path, Path]:
+    """A throwaway CA and client certificate that no truststore of the spec may accept."""
+    from .spec import Entry as SpecEntry
+    from .spec import RenewBefore
+
+    common = {"subject": (), "key": "ecdsa-p256", "validity": timedelta(days=1),
+              "renew_before": RenewBefore("1h", timedelta(hours=1)), "line": 0}
+    ca_entry = SpecEntry("foreign-ca", "ca", "mtlsgen foreign test CA", sans=(), usages=(), issuer=None,
+                         key_rotation="never", **common)  # type: ignore[arg-type]
+    client_entry = SpecEntry("foreign", "client", "foreign", sans=(San("DNS", "foreign.invalid"),),
+                             usages=("clientAuth",), issuer="foreign-ca", key_rotation="always",
+                             **common)  # type: ignore[arg-type]
+    ca_key, client_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
+    ca_cert = issue_ca(ca_entry, ca_key.public_key(), issuer_cert=None, issuer_key=ca_key, now=now)
+    cert = issue_leaf(client_entry, client_key.public_key(), issuer_cert=ca_cert, issuer_key=ca_key, now=now)
+    cert_path, key_path = folder / "foreign.crt", folder / "foreign.key"
+    cert_path.write_bytes(certs_pem([cert]))
+    key_path.write_bytes(key_pem(client_key))
+    return cert_path, key_path
+
+
+def make_verify(spec: Spec, state: State, plan: Plan, *, now: datetime) -> VerifyReport:
+    checks: list[Check] = []
+    for entry in spec.entries:
+        if entry.is_ca or entry.revoked:
+            continue
+        checks += chain_checks(spec, state, entry, now)
+        for file_name, problem in store_problems(plan, state, entry):
+            checks.append(Check("store", f"{entry.name}/{file_name}", not problem,
+                                problem or "opens and holds what it should"))
+    checks += handshake_checks(spec, state, now)
+    return VerifyReport(tuple(checks))
