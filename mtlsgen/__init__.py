@@ -1,20 +1,50 @@
-"""mtlsgen: a declarative PKI for mutual TLS, as a library (the CLI is a thin layer over it)."""
+"""mtlsgen: a declarative PKI for mutual TLS, as a library (the CLI is a thin layer over it).
+
+    spec = mtlsgen.load_spec("pki.yaml")
+    plan = mtlsgen.plan(spec)            # what apply would do, and why; writes nothing
+    plan, result = mtlsgen.apply(spec)   # make the output folder match the spec
+    report = mtlsgen.status(spec)        # expiry and state of every certificate and store
+    report = mtlsgen.verify(spec)        # chains, stores and loopback mTLS handshakes
+
+The functions plan, apply, status and verify share their names with the modules that hold
+their parts; importing everything here, once, binds the names to the functions for good.
+"""
 
 from __future__ import annotations
 
+from .apply import ApplyResult, apply_plan
 from .errors import LockError, MissingExtraError, MtlsgenError, PlanError, SpecError
+from .plan import Action, Change, Plan, make_plan
+from .reconcile import apply, plan, status, verify
 from .spec import Entry, Spec, load_spec
+from .state import State, read_state
+from .status import StatusReport
+from .verify import VerifyReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Action",
+    "ApplyResult",
+    "Change",
     "Entry",
     "LockError",
     "MissingExtraError",
     "MtlsgenError",
+    "Plan",
     "PlanError",
     "Spec",
     "SpecError",
+    "State",
+    "StatusReport",
+    "VerifyReport",
     "__version__",
+    "apply",
+    "apply_plan",
     "load_spec",
+    "make_plan",
+    "plan",
+    "read_state",
+    "status",
+    "verify",
 ]

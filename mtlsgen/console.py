@@ -6,9 +6,17 @@ Colour follows rich's own rules (off on a pipe, off with NO_COLOR) unless --no-c
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 
 
-def make_console(*, stderr: bool = False, no_color: bool = False, width: int | None = None) -> Console:
-    return Console(stderr=stderr, markup=False, highlight=False, emoji=False,
-                   no_color=no_color or None, width=width, soft_wrap=True)
+PIPE_WIDTH = 200  # a log or a pipe has no width; rich's 80 would fold every table row
+
+
+def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
+    console = Console(stderr=stderr, markup=False, highlight=False, emoji=False,
+                      no_color=no_color or None, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
