@@ -10,7 +10,6 @@ import os
 
 from rich.console import Console
 
-
 PIPE_WIDTH = 200  # a log or a pipe has no width; rich's 80 would fold every table row
 
 

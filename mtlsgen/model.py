@@ -7,7 +7,7 @@ against the issuer's) live in spec.py, which turns a SpecFile into the resolved 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -122,12 +122,10 @@ def _password_tag(value: Any) -> str | None:
 
 
 PasswordSource = Annotated[
-    Union[
-        Annotated[str, Tag("literal"), Field(min_length=1)],
-        Annotated[EnvPassword, Tag("env")],
-        Annotated[FilePassword, Tag("file")],
-        Annotated[GeneratePassword, Tag("generate")],
-    ],
+    Annotated[str, Tag("literal"), Field(min_length=1)]
+    | Annotated[EnvPassword, Tag("env")]
+    | Annotated[FilePassword, Tag("file")]
+    | Annotated[GeneratePassword, Tag("generate")],
     Discriminator(_password_tag, custom_error_type="password_source",
                   custom_error_message="a password is a string, {env: NAME}, {file: path} or {generate: true}"),
 ]
@@ -209,11 +207,19 @@ class SpecFile(_Strict):
 
     version: Literal[1]
     output: str = Field("certs", min_length=1, description="relative to the spec file")
-    defaults: Defaults = Defaults()
-    ca: Ca = Ca()
+    defaults: Defaults = Field(default_factory=Defaults)
+    ca: Ca = Field(default_factory=Ca)
     intermediates: dict[str, Intermediate] = {}
     servers: dict[str, Leaf] = {}
     clients: dict[str, Leaf] = {}
+
+    @field_validator("intermediates", "servers", "clients", mode="before")
+    @classmethod
+    def _empty_entry_takes_defaults(cls, value: Any) -> Any:
+        # `bob:` with nothing after it reads as null in YAML; users mean "bob, all defaults".
+        if isinstance(value, dict):
+            return {name: {} if entry is None else entry for name, entry in value.items()}
+        return value
 
     @field_validator("version", mode="before")
     @classmethod

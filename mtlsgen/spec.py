@@ -202,7 +202,7 @@ def _reason(error: Any) -> str:
         return (f"can only be true (got {given!r}); for another password use {{env: NAME}}, "
                 "{file: path} or a string")
     if message.startswith("Value error, "):
-        return message[len("Value error, "):]
+        return str(message)[len("Value error, "):]
     if kind in ("model_type", "dict_type"):  # pydantic names the class: "instance of Leaf"
         if given is None:
             return "expected a mapping, got an empty value (write {} for an empty mapping)"
@@ -226,10 +226,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     """Pydantic's location minus the union branch names it adds, which are not in the document."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            out.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        in_dict = isinstance(data, dict) and part in data
+        if in_dict or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
             data = data[part]
             out.append(part)
         elif isinstance(data, dict) and isinstance(part, str) and part == loc[-1]:
@@ -282,8 +280,8 @@ class _Resolver:
         for name, inter in raw.intermediates.items():
             entries[name] = self.intermediate(name, inter)
         for role, section in (("server", "servers"), ("client", "clients")):
-            items: dict[str, model.Leaf] = getattr(raw, section)
-            for name, leaf in items.items():
+            leaves: dict[str, model.Leaf] = getattr(raw, section)
+            for name, leaf in leaves.items():
                 entries[name] = self.leaf(name, leaf, role, section)  # type: ignore[arg-type]
         ordered = self.order(entries)
         output = Path(raw.output)
@@ -387,12 +385,11 @@ class _Resolver:
                                 "as one; add `sans:`") from None
         usages = tuple(dict.fromkeys(raw.usages)) if raw.usages else (
             ("serverAuth",) if role == "server" else ("clientAuth",))
-        stores = {kind: self.store(path, name, kind, getattr(raw, kind))
-                  for kind in ("keystore", "truststore")}
         return Entry(name, role, cn, sans=sans, usages=usages, issuer=raw.issuer,
                      key_rotation=raw.key_rotation or self.defaults.key_rotation or "always",
                      key_password=self.password((*path, "key_password"), raw.key_password),
-                     revoked=raw.revoked, **stores, **common)
+                     revoked=raw.revoked, keystore=self.store(path, name, "keystore", raw.keystore),
+                     truststore=self.store(path, name, "truststore", raw.truststore), **common)
 
     def store(self, path: PathKey, name: str, kind: Literal["keystore", "truststore"],
               raw: model.Store | None) -> StoreSpec | None:

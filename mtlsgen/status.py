@@ -68,7 +68,7 @@ def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
     if cert.not_valid_after_utc <= now:
         return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
     issuer_key = state[entry.issuer].key.value if entry.issuer else s.key.value
-    if issuer_key is not None and not signed_by(cert, issuer_key.public_key()):  # type: ignore[arg-type]
+    if issuer_key is not None and not signed_by(cert, issuer_key.public_key()):
         return "invalid", f"not signed by {entry.issuer or entry.name}'s key"
     if entry.imported is None:
         issuer_cert = state[entry.issuer].cert if entry.issuer else cert
@@ -113,7 +113,8 @@ def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
     for entry in spec.entries:
         if entry.revoked:
             continue
-        for store, (file_name, problem) in zip(state[entry.name].stores, store_problems(plan, state, entry)):
+        for store, (file_name, problem) in zip(state[entry.name].stores, store_problems(plan, state, entry),
+                                               strict=True):
             opens = store.content.value is not None
             stores.append(StoreStatus(entry.name, file_name, store.fmt,
                                       store.spec.alias if store.spec.kind == "keystore" else "-", opens,
