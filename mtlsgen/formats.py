@@ -25,15 +25,17 @@ def key_pem(key: PrivateKey, password: str | None = None) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
-def read_key(data: bytes, password: str | None = None) -> tuple[PrivateKey, bool]:
-    """The private key in `data`, and whether the file was encrypted."""
-    encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0]
+def read_key(data: bytes, password: str | None = None, *,
+             password_field: str = "key_password") -> tuple[PrivateKey, bool]:
+    """The private key in `data`, and whether the file was encrypted (PKCS#8, or OpenSSL's
+    traditional `Proc-Type: 4,ENCRYPTED` PEM); `password_field` is the spec field named in errors."""
+    encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0] or b"Proc-Type: 4,ENCRYPTED" in data
     if encrypted and not password:
-        raise Unreadable("encrypted, and the spec gives no key_password")
+        raise Unreadable(f"encrypted, and the spec gives no {password_field}")
     try:
         key = serialization.load_pem_private_key(data, password.encode() if encrypted and password else None)
     except ValueError as exc:
-        raise Unreadable("does not open with key_password" if encrypted else "not a PEM private key") from exc
+        raise Unreadable(f"does not open with {password_field}" if encrypted else "not a PEM private key") from exc
     except (TypeError, UnsupportedAlgorithm) as exc:
         raise Unreadable(f"not a usable private key ({type(exc).__name__})") from exc
     return key, encrypted  # type: ignore[return-value]

@@ -225,6 +225,9 @@ class _Planner:
     def imported(self, entry: Entry) -> _Decision:
         s, imp = self.state[entry.name], entry.imported
         assert imp is not None
+        if entry.name in self.replace:
+            raise PlanError(f"--replace {entry.name}: the CA is imported from {imp.cert.name}; mtlsgen never "
+                            "re-keys it (replace its files, or --replace the entries it issues)")
         if s.cert is None:
             raise PlanError(f"ca.import.cert: {imp.cert} {s.certs.problem}")
         if s.key.value is None:
@@ -335,7 +338,11 @@ class _Planner:
         d, s = self.d[entry.name], self.state[entry.name]
         if s.folder_exists:
             d.action = Action.REVOKE
-            d.reasons.append(f"added to {entry.issuer}/ca.crl; files removed")
+            if s.cert is None:  # no serial to revoke: say so rather than claim it is in the CRL
+                d.reasons.append(f"tls.crt {s.certs.problem}: its serial is unknown and cannot be added to "
+                                 f"{entry.issuer}/ca.crl; files removed")
+            else:
+                d.reasons.append(f"added to {entry.issuer}/ca.crl; files removed")
 
     def crl(self, entry: Entry) -> None:
         d, s = self.d[entry.name], self.state[entry.name]
@@ -372,7 +379,8 @@ class _Planner:
         self.ca_files(d)
         if reasons:
             number = 1
-            if s.crl.value is not None and not d.new_key:
+            # RFC 5280 5.2.3: the number only grows for a CRL issuer (its name), even under a new key.
+            if s.crl.value is not None:
                 try:
                     number = s.crl.value.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
                 except x509.ExtensionNotFound:

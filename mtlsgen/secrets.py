@@ -42,3 +42,11 @@ def resolve_password(password: Password, generated: Path | None) -> str | None:
 def new_password() -> str:
     """32 URL-safe characters: typeable in a shell and a Java properties file, 192 bits."""
     return secrets.token_urlsafe(24)
+
+
+def check_pkcs12_password(password: Password, value: str) -> None:
+    """Java (17) opens an encrypted PKCS#12 file only with a printable-ASCII password, in either
+    profile ("Password is not ASCII"); refuse at plan time rather than write a store Java rejects."""
+    if not all(" " <= char <= "~" for char in value):
+        raise PlanError(f"{password.where}: Java opens a PKCS#12 store only with a password of printable "
+                        "ASCII characters; choose another, or use formats: [jks]")

@@ -210,6 +210,11 @@ def _reason(error: Any) -> str:
     if kind == "string_type" and type(given) in (int, float) and loc[-1] in ("validity", "renew_before"):
         example = f"{given}d" if type(given) is int else "90d"
         return f"{given!r} has no unit; write a duration like {example} (<n>h, <n>d, <n>w or <n>y)"
+    if kind == "password_source":  # never echo the value: it may be the password itself
+        if isinstance(given, bool):
+            return f"{message}; YAML reads yes/no/on/off/true/false as booleans: quote it"
+        number = type(given) in (int, float)
+        return f"{message}" + ("; YAML reads an unquoted number as a number: quote it" if number else "")
     if isinstance(given, bool) and "string" in message:
         return f"{message[0].lower()}{message[1:]}, got {given!r} (YAML reads yes/no/on/off as booleans: quote it)"
     message = message.replace(" after validation", "")

@@ -15,7 +15,7 @@ from cryptography import x509
 from .formats import Unreadable, read_certs, read_crl, read_key
 from .layout import Layout, store_file_name
 from .pki import PrivateKey
-from .secrets import resolve_password
+from .secrets import check_pkcs12_password, resolve_password
 from .spec import Entry, Spec, StoreSpec
 from .stores import StoreContent, read_jks, read_p12
 
@@ -92,6 +92,8 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
         if store is None:
             continue
         password = resolve_password(store.password, layout.password_file(entry.name, store.kind))
+        if password is not None and "pkcs12" in store.formats:
+            check_pkcs12_password(store.password, password)
         for fmt in store.formats:
             path = layout.store(entry.name, store.kind, fmt)
             reader = read_p12 if fmt == "pkcs12" else read_jks
@@ -108,7 +110,8 @@ def read_entry(entry: Entry, layout: Layout) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
-        return EntryState(entry.name, True, key=_load(imp.key, lambda data: read_key(data, password)[0]),
+        return EntryState(entry.name, True, key=_load(imp.key, lambda data: read_key(
+                              data, password, password_field="ca.import.password")[0]),
                           certs=_load(imp.cert, read_certs),
                           crl=_load(layout.crl(entry.name), read_crl))
     folder = layout.folder(entry.name)

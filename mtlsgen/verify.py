@@ -130,8 +130,12 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
         return certs_pem([c for r in spec.trusted_roots(entry.name) if (c := state[r].cert) is not None])
 
     def usable(entry: Entry) -> bool:
+        # Files ssl could not load (a key that is not the certificate's, a missing root) would raise;
+        # the key pair and chain checks already report them, so they sit out the handshakes.
         s = state[entry.name]
-        return not entry.revoked and s.cert is not None and s.key.value is not None
+        return (not entry.revoked and s.cert is not None and s.key.value is not None
+                and public_der(s.cert.public_key()) == public_der(s.key.value.public_key())  # type: ignore[arg-type]
+                and all(state[r].cert is not None for r in spec.trusted_roots(entry.name)))
 
     def context(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:
         return _context(side, trusted(entry), layout.cert(entry.name, is_ca=False),
@@ -143,8 +147,9 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
     with tempfile.TemporaryDirectory(prefix="mtlsgen-verify-") as tmp:
         foreign_cert, foreign_key = _foreign_client(Path(tmp), now)
         for server in servers:
-            names = [s for s in server.sans if s.kind in ("DNS", "IP") and not s.value.startswith("*")]
-            name = names[0].value if names else server.cn
+            # A concrete name first; a server with only wildcards is reached as one name they cover.
+            names = sorted((s for s in server.sans if s.kind in ("DNS", "IP")), key=lambda s: s.value.startswith("*"))
+            name = str(_verifier_name(names[0]).value) if names else server.cn
             server_ctx = context(server, ssl.PROTOCOL_TLS_SERVER)
             for client in clients:
                 ok, error = _handshake(server_ctx, context(client, ssl.PROTOCOL_TLS_CLIENT), name)
