@@ -16,8 +16,8 @@ from cryptography import x509
 
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
-from .fsio import PUBLIC_MODE, SECRET_MODE, atomic_write, ensure_dir, remove_tree, sync_dir
-from .layout import Layout
+from .fsio import atomic_write, chmod, ensure_dir, remove_tree, sync_dir
+from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
 from .plan import Action, Change, Plan
 from .secrets import new_password, resolve_password
@@ -61,8 +61,8 @@ class _Executor:
         if not pending:
             return ApplyResult((), (), ())
         ensure_dir(self.layout.root)
-        if not self.layout.gitignore.exists():
-            self.write(self.layout.gitignore, b"*\n", PUBLIC_MODE)
+        if not self.layout.gitignore.exists() or any(c.name == GITIGNORE for c in pending):
+            self.write(self.layout.gitignore, GITIGNORE_TEXT)
         self.generate_keys([c for c in pending if c.new_key])
         self.issue()
         for change in pending:
@@ -70,7 +70,7 @@ class _Executor:
                 folder = self.layout.folder(change.name)
                 remove_tree(folder)
                 self.removed.append(folder)
-            elif change.files:
+            elif change.name != GITIGNORE:
                 self.write_entry(self.spec[change.name], change)
         sync_dir(self.layout.root)
         return ApplyResult(pending, tuple(self.written), tuple(self.removed))
@@ -114,8 +114,8 @@ class _Executor:
                                   now=self.plan.now, crl_url=issuer.crl.url if issuer.crl else None)
             self.certs[entry.name] = cert
 
-    def write(self, path: Path, data: bytes, mode: int) -> None:
-        atomic_write(path, data, mode=mode)
+    def write(self, path: Path, data: bytes) -> None:
+        atomic_write(path, data, mode=file_mode(path.name))
         self.written.append(path)
 
     def password(self, entry: Entry, kind: str) -> str:
@@ -129,7 +129,7 @@ class _Executor:
         value = resolve_password(store.password, path)
         if value is None:
             value = new_password()
-            self.write(path, (value + "\n").encode(), SECRET_MODE)
+            self.write(path, (value + "\n").encode())
         self.passwords[(entry.name, kind)] = value
         return value
 
@@ -140,33 +140,35 @@ class _Executor:
         value = resolve_password(entry.key_password, path)
         if value is None:
             value = new_password()
-            self.write(path, (value + "\n").encode(), SECRET_MODE)
+            self.write(path, (value + "\n").encode())
         return value
 
     def write_entry(self, entry: Entry, change: Change) -> None:
         folder = self.layout.folder(entry.name)
         ensure_dir(folder)
+        for name in change.chmod:
+            chmod(folder / name, file_mode(name) if name else DIR_MODE)
         cert = self.certs.get(entry.name)
         chain = [self.certs[e.name] for e in self.spec.chain(entry.name)]
         for name in change.files:
             path = folder / name
             if entry.is_ca:
                 if name == "ca.crt":
-                    self.write(path, certs_pem([self.certs[entry.name]]), PUBLIC_MODE)
+                    self.write(path, certs_pem([self.certs[entry.name]]))
                 elif name == "ca.key":
-                    self.write(path, key_pem(self.key_of(entry.name)), SECRET_MODE)
+                    self.write(path, key_pem(self.key_of(entry.name)))
                 elif name == "ca.crl":
-                    self.write(path, crl_pem(self.crl(entry, change)), PUBLIC_MODE)
+                    self.write(path, crl_pem(self.crl(entry, change)))
                 continue
             assert cert is not None
             if name == "tls.crt":
-                self.write(path, certs_pem([cert, *chain[:-1]]), PUBLIC_MODE)
+                self.write(path, certs_pem([cert, *chain[:-1]]))
             elif name == "tls.key":
-                self.write(path, key_pem(self.key_of(entry.name), self.key_password(entry)), SECRET_MODE)
+                self.write(path, key_pem(self.key_of(entry.name), self.key_password(entry)))
             elif name == "ca.crt":
-                self.write(path, certs_pem(chain[-1:]), PUBLIC_MODE)
+                self.write(path, certs_pem(chain[-1:]))
             else:
-                self.write(path, self.store_bytes(entry, name, [cert, *chain]), SECRET_MODE)
+                self.write(path, self.store_bytes(entry, name, [cert, *chain]))
 
     def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:
         kind, _, ext = file_name.partition(".")

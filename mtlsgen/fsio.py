@@ -17,10 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import LockError, PlanError
-
-DIR_MODE = 0o700
-SECRET_MODE = 0o600
-PUBLIC_MODE = 0o644
+from .layout import DIR_MODE
 
 
 def ensure_dir(path: Path) -> None:
@@ -48,6 +45,13 @@ def atomic_write(path: Path, data: bytes, *, mode: int, sync: bool = True) -> No
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise PlanError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def chmod(path: Path, mode: int) -> None:
+    try:
+        path.chmod(mode)
+    except OSError as exc:
+        raise PlanError(f"cannot change the mode of {path}: {exc.strerror}") from exc
 
 
 def sync_dir(path: Path) -> None:

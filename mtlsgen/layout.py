@@ -14,6 +14,10 @@ StoreKind = Literal["keystore", "truststore"]
 StoreFormat = Literal["pkcs12", "jks"]
 EXTENSIONS: dict[StoreFormat, str] = {"pkcs12": "p12", "jks": "jks"}
 GITIGNORE = ".gitignore"
+GITIGNORE_TEXT = b"*\n"  # nothing in the output folder is ever committed; the spec is
+DIR_MODE = 0o700
+SECRET_MODE = 0o600
+PUBLIC_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Layout:
     @property
     def gitignore(self) -> Path:
         return self.root / GITIGNORE
+
+
+def file_mode(file_name: str) -> int:
+    """Certificates and CRLs are public; keys, stores and passwords are for the owner only."""
+    return PUBLIC_MODE if file_name.endswith((".crt", ".crl")) or file_name == GITIGNORE else SECRET_MODE
 
 
 def store_file_name(kind: StoreKind, fmt: StoreFormat) -> str:

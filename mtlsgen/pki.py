@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .names import San
@@ -56,7 +57,7 @@ def key_type_of(key: PrivateKey | PublicKey | object) -> str:
     return type(key).__name__
 
 
-def public_der(key: PublicKey) -> bytes:
+def public_der(key: PublicKeyTypes) -> bytes:
     """A public key's SubjectPublicKeyInfo, to compare keys whatever their type."""
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 

@@ -18,7 +18,7 @@ from cryptography import x509
 
 from .errors import PlanError
 from .formats import fingerprint
-from .layout import store_file_name
+from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, file_mode, store_file_name
 from .pki import key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .spec import Entry, Spec
@@ -56,6 +56,7 @@ class Change:
     files: tuple[str, ...] = ()
     revoked_serials: tuple[tuple[int, datetime], ...] = ()  # a CA's CRL content, when it is written
     crl_number: int = 0
+    chmod: tuple[str, ...] = ()  # files whose permission bits apply restores ("" = the folder)
 
     @property
     def symbol(self) -> str:
@@ -96,6 +97,7 @@ class _Decision:
     action: Action | None = None
     reasons: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    chmod: list[str] = field(default_factory=list)
 
 
 def leaf_files(entry: Entry) -> list[str]:
@@ -139,7 +141,13 @@ class _Planner:
                 self.revoked(entry)
             else:
                 self.derived(entry)
+            if not entry.revoked and entry.imported is None:
+                self.modes(entry)
         changes = [self.change(self.d[e.name]) for e in self.spec.entries]
+        if self.state.output_exists and self.state.gitignore != GITIGNORE_TEXT:
+            what = "missing" if self.state.gitignore is None else "does not say *"
+            changes.insert(0, Change(GITIGNORE, Action.REPACK, (
+                f"{self.spec.output.name}/{GITIGNORE} {what}: keys could be committed",), files=(GITIGNORE,)))
         for name in self.state.orphans:
             folder = f"{self.spec.output.name}/{name}/"
             changes.append(Change(name, Action.PRUNE, (f"not in the spec; deletes {folder}",)) if self.prune
@@ -178,18 +186,33 @@ class _Planner:
             why = (f"key: {key_type_of(s.key.value)} → {entry.key}" if s.key.value is not None
                    else f"{where}{key_file} {s.key.problem}")
             if entry.is_ca:
-                d.action = Action.BLOCKED
-                d.reasons.append(f"{why}; a CA key is never replaced implicitly: apply --replace "
-                                 f"{entry.name} makes a new one and reissues everything under it")
-                return d
+                return self.blocked(d, why)
             d.new_key, d.action = True, Action.REPLACE
             d.reasons.append(why)
+        elif entry.is_ca and s.cert is not None and public_der(s.cert.public_key()) != public_der(
+                s.key.value.public_key()) and not self.issued_with(entry, s):
+            # Re-signing the CA with whatever key now sits in ca.key would change its identity,
+            # unless what it issued proves that this key is the CA's.
+            return self.blocked(d, f"{where}{key_file} is not the key of {where}{cert_file}")
         if d.new_key:
             d.new_cert = True
             return d
         d.new_cert, d.action = self.reissue_reasons(entry, s, d.reasons, cert_file)
         if d.new_cert and not entry.is_ca and entry.key_rotation == "always":
             d.new_key = True
+        return d
+
+    def issued_with(self, entry: Entry, s: EntryState) -> bool:
+        """Whether a certificate on disk that the CA issued was signed by the key in its key file."""
+        assert s.key.value is not None
+        public = s.key.value.public_key()
+        return any(cert is not None and signed_by(cert, public)
+                   for child in self.spec.children(entry.name) if (cert := self.state[child.name].cert))
+
+    def blocked(self, d: _Decision, why: str) -> _Decision:
+        d.action = Action.BLOCKED
+        d.reasons.append(f"{why}; a CA key is never replaced implicitly: apply --replace "
+                         f"{d.entry.name} makes a new one and reissues everything under it")
         return d
 
     def reissue_reasons(self, entry: Entry, s: EntryState, reasons: list[str],
@@ -199,7 +222,7 @@ class _Planner:
             reasons.append(f"{cert_file} {s.certs.problem}")
             return True, Action.REISSUE
         assert s.key.value is not None
-        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):
             reasons.append(f"{cert_file} does not match its key")
         issuer = self.issuer_of(entry)
         if issuer is not None:
@@ -232,7 +255,7 @@ class _Planner:
             raise PlanError(f"ca.import.cert: {imp.cert} {s.certs.problem}")
         if s.key.value is None:
             raise PlanError(f"ca.import.key: {imp.key} {s.key.problem}")
-        if public_der(s.cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+        if public_der(s.cert.public_key()) != public_der(s.key.value.public_key()):
             raise PlanError(f"ca.import: the key {imp.key.name} does not belong to the certificate "
                             f"{imp.cert.name}")
         try:
@@ -396,13 +419,26 @@ class _Planner:
 
     # -- output --------------------------------------------------------------------------------
 
+    def modes(self, entry: Entry) -> None:
+        """Permission bits a chmod changed are restored, without rewriting the files."""
+        d, modes = self.d[entry.name], self.state[entry.name].modes
+        managed = ["ca.crt", "ca.key", "ca.crl"] if entry.is_ca else [
+            *leaf_files(entry), *(f"{s.kind}.password" for s in (entry.keystore, entry.truststore) if s)]
+        wanted = {"": DIR_MODE, **{name: file_mode(name) for name in managed if name not in d.files}}
+        for name, mode in wanted.items():
+            if name in modes and modes[name] != mode:
+                d.chmod.append(name)
+                d.reasons.append(f"{name or entry.name + '/'}: mode {modes[name]:04o} → {mode:04o}")
+                d.action = d.action or Action.REPACK
+
     def change(self, d: _Decision) -> Change:
         action = d.action or Action.UNCHANGED
         reasons = tuple(d.reasons)
         if action is Action.CREATE:
             reasons = (" ".join(d.files),)
         serials, number = self.crl_content.get(d.entry.name, ((), 0))
-        return Change(d.entry.name, action, reasons, d.new_key, d.new_cert, tuple(d.files), serials, number)
+        return Change(d.entry.name, action, reasons, d.new_key, d.new_cert, tuple(d.files), serials, number,
+                      tuple(d.chmod))
 
     def warnings(self) -> tuple[str, ...]:
         out = []

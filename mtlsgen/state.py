@@ -6,7 +6,7 @@ An unreadable or damaged file is a state (with the reason the plan will print), 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -54,6 +54,7 @@ class EntryState:
     crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
     stores: tuple[StoreState, ...] = ()
     key_password: str | None = field(default=None, repr=False)
+    modes: Mapping[str, int] = field(default_factory=dict)  # "" is the folder itself
 
     @property
     def cert(self) -> x509.Certificate | None:
@@ -66,6 +67,7 @@ class State:
     entries: Mapping[str, EntryState]
     orphans: tuple[str, ...]
     output_exists: bool
+    gitignore: bytes | None = None
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -107,6 +109,13 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
 
 
 def read_entry(entry: Entry, layout: Layout) -> EntryState:
+    state = _read_entry(entry, layout)
+    if entry.imported is None and state.folder_exists:
+        return replace(state, modes=_modes(layout.folder(entry.name)))
+    return state
+
+
+def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
@@ -141,4 +150,15 @@ def read_state(spec: Spec) -> State:
     if layout.root.is_dir():
         orphans = tuple(sorted(p.name for p in layout.root.iterdir()
                                if p.is_dir() and not p.name.startswith(".") and p.name not in entries))
-    return State(layout, entries, orphans, layout.root.is_dir())
+    gitignore = _load(layout.gitignore, lambda data: data).value
+    return State(layout, entries, orphans, layout.root.is_dir(), gitignore)
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    """Permission bits of the folder ("") and of each file in it, to repair what a chmod undid."""
+    try:
+        modes = {"": folder.stat().st_mode & 0o777}
+        modes.update({p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if p.is_file()})
+    except OSError:
+        return {}
+    return modes

@@ -57,13 +57,15 @@ def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
     s = state[entry.name]
     cert = s.cert
     if entry.revoked:
-        return "revoked", "in its issuer's CRL" if cert is None else "files still present"
+        if s.folder_exists:  # apply has yet to carry the revocation out
+            return "drifted", "revoked in the spec; apply adds it to its issuer's CRL and removes its files"
+        return "revoked", "in its issuer's CRL"
     if cert is None:
         return ("missing" if s.certs.missing else "invalid"), str(s.certs.problem)
     if entry.imported is None:
         if s.key.value is None:
             return ("missing" if s.key.missing else "invalid"), f"key {s.key.problem}"
-        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):  # type: ignore[arg-type]
+        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):
             return "invalid", "certificate does not match its key"
     if cert.not_valid_after_utc <= now:
         return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"

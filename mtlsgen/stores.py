@@ -90,7 +90,7 @@ def read_p12(data: bytes, password: str) -> StoreContent:
     aliases: tuple[str, ...] = ()
     public = None
     if loaded.key is not None and loaded.cert is not None:
-        public = public_der(loaded.key.public_key())  # type: ignore[arg-type]
+        public = public_der(loaded.key.public_key())
         chain = (fingerprint(loaded.cert.certificate), *(fingerprint(c.certificate) for c in certs))
         aliases = ((loaded.cert.friendly_name or b"").decode(),)
         certs = []
@@ -126,7 +126,7 @@ def read_jks(data: bytes, password: str) -> StoreContent:
     if len(aliases) == 1:
         entry = store.private_keys[aliases[0]]
         key = serialization.load_der_private_key(entry.pkey_pkcs8, None)
-        public = public_der(key.public_key())  # type: ignore[arg-type]
+        public = public_der(key.public_key())
         chain = tuple(fingerprint(x509.load_der_x509_certificate(der)) for _, der in entry.cert_chain)
     trusted = frozenset((alias, fingerprint(x509.load_der_x509_certificate(entry.cert)))
                         for alias, entry in store.certs.items())

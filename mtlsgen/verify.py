@@ -58,7 +58,7 @@ def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[
     if s.key.value is None:
         return [Check("key pair", entry.name, False, f"tls.key {s.key.problem}")]
     leaf, intermediates = s.certs.value[0], list(s.certs.value[1:])
-    matches = public_der(leaf.public_key()) == public_der(s.key.value.public_key())  # type: ignore[arg-type]
+    matches = public_der(leaf.public_key()) == public_der(s.key.value.public_key())
     out = [Check("key pair", entry.name, matches, "" if matches else "tls.crt does not match tls.key")]
     root_name = spec.root_of(entry.name).name
     root = state[root_name].cert
@@ -80,8 +80,36 @@ def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[
     return out
 
 
-def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_name: str) -> tuple[bool, str]:
-    """One TLS connection on loopback; True when the client reads the server's greeting."""
+@dataclass(frozen=True)
+class _Outcome:
+    """How one loopback connection went, from each side."""
+
+    server_error: str = ""
+    client_error: str = ""
+    client_rejected_server: bool = False  # the client's own check of the server failed
+
+    @property
+    def ok(self) -> bool:
+        return not (self.server_error or self.client_error)
+
+    @property
+    def detail(self) -> str:
+        # The side that gave up first says why; the other only saw an alert.
+        if self.client_rejected_server or not self.server_error:
+            return f"client: {self.client_error}"
+        return f"server: {self.server_error}"
+
+    @property
+    def refused_by_server(self) -> bool:
+        return bool(self.server_error) and not self.client_rejected_server
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc)
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_name: str) -> _Outcome:
+    """One TLS connection on loopback; it succeeds when the client reads the server's greeting."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(HANDSHAKE_TIMEOUT)
     port = listener.getsockname()[1]
@@ -94,23 +122,24 @@ def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_name: str)
             with server.wrap_socket(conn, server_side=True) as tls:
                 tls.sendall(b"ok")
         except (ssl.SSLError, OSError) as exc:
-            server_error.append(getattr(exc, "reason", None) or str(exc))
+            server_error.append(_reason(exc))
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    client_error, rejected = "", False
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=HANDSHAKE_TIMEOUT) as raw, \
                 client.wrap_socket(raw, server_hostname=server_name) as tls:
-            greeting = tls.recv(2)
-        error = "" if greeting == b"ok" else "the server closed the connection"
+            if tls.recv(2) != b"ok":
+                client_error = "the server closed the connection"
+    except ssl.SSLCertVerificationError as exc:
+        client_error, rejected = _reason(exc), True
     except (ssl.SSLError, OSError) as exc:
-        error = getattr(exc, "reason", None) or str(exc)
+        client_error = _reason(exc)
     finally:
         thread.join(HANDSHAKE_TIMEOUT)
         listener.close()
-    if server_error:
-        error = f"server: {server_error[0]}"
-    return not error, error
+    return _Outcome(server_error[0] if server_error else "", client_error, rejected)
 
 
 def _context(side: ssl._SSLMethod, trusted: bytes, cert: Path | None, key: Path | None,
@@ -134,7 +163,7 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
         # the key pair and chain checks already report them, so they sit out the handshakes.
         s = state[entry.name]
         return (not entry.revoked and s.cert is not None and s.key.value is not None
-                and public_der(s.cert.public_key()) == public_der(s.key.value.public_key())  # type: ignore[arg-type]
+                and public_der(s.cert.public_key()) == public_der(s.key.value.public_key())
                 and all(state[r].cert is not None for r in spec.trusted_roots(entry.name)))
 
     def context(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:
@@ -152,16 +181,18 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
             name = str(_verifier_name(names[0]).value) if names else server.cn
             server_ctx = context(server, ssl.PROTOCOL_TLS_SERVER)
             for client in clients:
-                ok, error = _handshake(server_ctx, context(client, ssl.PROTOCOL_TLS_CLIENT), name)
-                out.append(Check("handshake", f"{client.name} → {server.name}", ok,
-                                 f"as {name}" if ok else error))
+                outcome = _handshake(server_ctx, context(client, ssl.PROTOCOL_TLS_CLIENT), name)
+                out.append(Check("handshake", f"{client.name} → {server.name}", outcome.ok,
+                                 f"as {name}" if outcome.ok else outcome.detail))
             anonymous = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), None, None, None)
             foreign = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), foreign_cert, foreign_key, None)
             for label, client_ctx in (("no client certificate", anonymous),
                                       ("client from a foreign CA", foreign)):
-                ok, error = _handshake(server_ctx, client_ctx, name)
-                out.append(Check("refusal", f"{label} → {server.name}", not ok,
-                                 f"refused ({error})" if not ok else "ACCEPTED: the server lets it in"))
+                outcome = _handshake(server_ctx, client_ctx, name)
+                detail = (f"refused ({outcome.detail})" if outcome.refused_by_server else
+                          "ACCEPTED: the server lets it in" if outcome.ok else
+                          f"not tested: the connection failed on the client's side ({outcome.detail})")
+                out.append(Check("refusal", f"{label} → {server.name}", outcome.refused_by_server, detail))
     return out
 
 
