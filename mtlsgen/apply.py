@@ -16,7 +16,7 @@ from cryptography import x509
 
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
-from .fsio import atomic_write, chmod, ensure_dir, remove_tree, sync_dir
+from .fsio import atomic_write, chmod, ensure_dir, remove_file, remove_tree, sync_dir
 from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
 from .plan import Action, Change, Plan
@@ -148,6 +148,9 @@ class _Executor:
         ensure_dir(folder)
         for name in change.chmod:
             chmod(folder / name, file_mode(name) if name else DIR_MODE)
+        for name in change.remove:
+            remove_file(folder / name)
+            self.removed.append(folder / name)
         cert = self.certs.get(entry.name)
         chain = [self.certs[e.name] for e in self.spec.chain(entry.name)]
         for name in change.files:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .spec import Entry
+
 StoreKind = Literal["keystore", "truststore"]
 StoreFormat = Literal["pkcs12", "jks"]
 EXTENSIONS: dict[StoreFormat, str] = {"pkcs12": "p12", "jks": "jks"}
@@ -62,3 +64,25 @@ def file_mode(file_name: str) -> int:
 
 def store_file_name(kind: StoreKind, fmt: StoreFormat) -> str:
     return f"{kind}.{EXTENSIONS[fmt]}"
+
+
+def leaf_files(entry: Entry) -> list[str]:
+    names = ["tls.crt", "tls.key", "ca.crt"]
+    for store in (entry.keystore, entry.truststore):
+        if store is not None:
+            names += [store_file_name(store.kind, fmt) for fmt in store.formats]
+    return names
+
+
+def password_files(entry: Entry) -> list[str]:
+    """The generated-password files the entry keeps (only `{generate: true}` sources have one)."""
+    names = [f"{s.kind}.password" for s in (entry.keystore, entry.truststore)
+             if s is not None and s.password.source == "generate"]
+    if entry.key_password is not None and entry.key_password.source == "generate":
+        names.append("tls.key.password")
+    return names
+
+
+# Files an entry may have had under an earlier spec; any of them the spec no longer asks for is removed.
+OPTIONAL_LEAF_FILES = (*(f"{kind}.{ext}" for kind in ("keystore", "truststore") for ext in ("p12", "jks", "password")),
+                       "tls.key.password")

@@ -18,7 +18,7 @@ from cryptography import x509
 
 from .errors import PlanError
 from .formats import fingerprint
-from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, file_mode, store_file_name
+from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, OPTIONAL_LEAF_FILES, file_mode, leaf_files, password_files
 from .pki import key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .spec import Entry, Spec
@@ -57,6 +57,7 @@ class Change:
     revoked_serials: tuple[tuple[int, datetime], ...] = ()  # a CA's CRL content, when it is written
     crl_number: int = 0
     chmod: tuple[str, ...] = ()  # files whose permission bits apply restores ("" = the folder)
+    remove: tuple[str, ...] = ()  # files of the entry the spec no longer asks for
 
     @property
     def symbol(self) -> str:
@@ -98,14 +99,7 @@ class _Decision:
     reasons: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     chmod: list[str] = field(default_factory=list)
-
-
-def leaf_files(entry: Entry) -> list[str]:
-    names = ["tls.crt", "tls.key", "ca.crt"]
-    for store in (entry.keystore, entry.truststore):
-        if store is not None:
-            names += [store_file_name(store.kind, fmt) for fmt in store.formats]
-    return names
+    remove: list[str] = field(default_factory=list)
 
 
 def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterable[str] = (),
@@ -143,6 +137,7 @@ class _Planner:
                 self.derived(entry)
             if not entry.revoked and entry.imported is None:
                 self.modes(entry)
+                self.leftovers(entry)
         changes = [self.change(self.d[e.name]) for e in self.spec.entries]
         if self.state.output_exists and self.state.gitignore != GITIGNORE_TEXT:
             what = "missing" if self.state.gitignore is None else "does not say *"
@@ -422,13 +417,24 @@ class _Planner:
     def modes(self, entry: Entry) -> None:
         """Permission bits a chmod changed are restored, without rewriting the files."""
         d, modes = self.d[entry.name], self.state[entry.name].modes
-        managed = ["ca.crt", "ca.key", "ca.crl"] if entry.is_ca else [
-            *leaf_files(entry), *(f"{s.kind}.password" for s in (entry.keystore, entry.truststore) if s)]
+        managed = ["ca.crt", "ca.key", "ca.crl"] if entry.is_ca else [*leaf_files(entry), *password_files(entry)]
         wanted = {"": DIR_MODE, **{name: file_mode(name) for name in managed if name not in d.files}}
         for name, mode in wanted.items():
             if name in modes and modes[name] != mode:
                 d.chmod.append(name)
                 d.reasons.append(f"{name or entry.name + '/'}: mode {modes[name]:04o} → {mode:04o}")
+                d.action = d.action or Action.REPACK
+
+    def leftovers(self, entry: Entry) -> None:
+        """Stores and password files the spec dropped would go stale at the next reissue: remove them."""
+        if entry.is_ca:
+            return
+        d, modes = self.d[entry.name], self.state[entry.name].modes
+        wanted = set(leaf_files(entry)) | set(password_files(entry))
+        for name in sorted(set(OPTIONAL_LEAF_FILES) - wanted):
+            if name in modes:
+                d.remove.append(name)
+                d.reasons.append(f"{name}: no longer in the spec; removed")
                 d.action = d.action or Action.REPACK
 
     def change(self, d: _Decision) -> Change:
@@ -438,7 +444,7 @@ class _Planner:
             reasons = (" ".join(d.files),)
         serials, number = self.crl_content.get(d.entry.name, ((), 0))
         return Change(d.entry.name, action, reasons, d.new_key, d.new_cert, tuple(d.files), serials, number,
-                      tuple(d.chmod))
+                      tuple(d.chmod), tuple(d.remove))
 
     def warnings(self) -> tuple[str, ...]:
         out = []
