@@ -22,7 +22,7 @@ from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
 from .plan import Action, Change, Plan
 from .secrets import new_password, resolve_password
 from .spec import Entry
-from .state import State
+from .state import State, anchor_of, issuer_chain
 from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -151,27 +151,32 @@ class _Executor:
         for name in change.remove:
             remove_file(folder / name)
             self.removed.append(folder / name)
-        cert = self.certs.get(entry.name)
-        chain = [self.certs[e.name] for e in self.spec.chain(entry.name)]
+        if entry.is_ca:
+            self.write_ca(entry, change)
+            return
+        cert = self.certs[entry.name]
+        intermediates, anchor = issuer_chain(self.spec, self.state, entry.name, self.certs.get)
+        chain = [c for c in (*intermediates, anchor) if c is not None]
         for name in change.files:
             path = folder / name
-            if entry.is_ca:
-                if name == "ca.crt":
-                    self.write(path, certs_pem([self.certs[entry.name]]))
-                elif name == "ca.key":
-                    self.write(path, key_pem(self.key_of(entry.name)))
-                elif name == "ca.crl":
-                    self.write(path, crl_pem(self.crl(entry, change)))
-                continue
-            assert cert is not None
             if name == "tls.crt":
-                self.write(path, certs_pem([cert, *chain[:-1]]))
+                self.write(path, certs_pem([cert, *chain[:-1]]))  # the anchor stays out of tls.crt
             elif name == "tls.key":
                 self.write(path, key_pem(self.key_of(entry.name), self.key_password(entry)))
             elif name == "ca.crt":
                 self.write(path, certs_pem(chain[-1:]))
             else:
                 self.write(path, self.store_bytes(entry, name, [cert, *chain]))
+
+    def write_ca(self, entry: Entry, change: Change) -> None:
+        folder = self.layout.folder(entry.name)
+        for name in change.files:
+            if name == "ca.crt":
+                self.write(folder / name, certs_pem([self.certs[entry.name]]))
+            elif name == "ca.key":
+                self.write(folder / name, key_pem(self.key_of(entry.name)))
+            elif name == "ca.crl":
+                self.write(folder / name, crl_pem(self.crl(entry, change)))
 
     def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:
         kind, _, ext = file_name.partition(".")
@@ -183,7 +188,8 @@ class _Executor:
             if ext == "p12":
                 return keystore_p12(key, chain, store.alias, password, store.profile)
             return keystore_jks(key, chain, store.alias, password)
-        trusted = [(root, self.certs[root]) for root in self.spec.trusted_roots(entry.name)]
+        trusted = [(root, anchor) for root in self.spec.trusted_roots(entry.name)
+                   if (anchor := anchor_of(self.state, root, self.certs.get)) is not None]
         if ext == "p12":
             return truststore_p12(trusted, password, store.profile)
         return truststore_jks(trusted, password)

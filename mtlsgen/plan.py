@@ -22,7 +22,7 @@ from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, OPTIONAL_LEAF_FILES, fi
 from .pki import key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .spec import Entry, Spec
-from .state import EntryState, State, StoreState
+from .state import EntryState, State, StoreState, anchor_of, issuer_chain
 from .stores import StoreContent
 
 
@@ -301,18 +301,17 @@ class _Planner:
         root = chain[-1]
         renewed = [n for n in chain if self.d[n].new_cert]
         certs = s.certs.value or ()
-        wanted_chain = [self.current_cert(n) for n in chain[:-1]]
+        intermediates, anchor = issuer_chain(self.spec, self.state, entry.name, self.current_cert)
         if renewed and renewed != [root]:
             d.files.append("tls.crt")
             d.reasons.append(f"tls.crt: chain updated ({', '.join(n for n in renewed if n != root)} renewed)")
-        elif [fingerprint(c) for c in certs[1:]] != [fingerprint(c) for c in wanted_chain if c]:
+        elif [fingerprint(c) for c in certs[1:]] != [fingerprint(c) for c in intermediates if c]:
             d.files.append("tls.crt")
             d.reasons.append("tls.crt: chain out of date")
-        root_cert = self.current_cert(root)
-        if root_cert is None:
+        if anchor is None:
             d.files.append("ca.crt")
             d.reasons.append(f"ca.crt: {root} renewed")
-        elif [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(root_cert)]:
+        elif [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(anchor)]:
             d.files.append("ca.crt")
             d.reasons.append(f"ca.crt {s.bundle.problem}" if s.bundle.problem else "ca.crt: not the current root")
         if (entry.key_password is not None) != s.key_encrypted:
@@ -333,7 +332,8 @@ class _Planner:
         if store.spec.kind == "keystore":
             if any(self.d[n].new_cert for n in chain):
                 return "chain updated"
-            certs = [s.cert, *(self.current_cert(n) for n in chain)]
+            intermediates, anchor = issuer_chain(self.spec, self.state, entry.name, self.current_cert)
+            certs = [s.cert, *intermediates, anchor]
             wanted = StoreContent((store.spec.alias,),
                                   public_der(s.key.value.public_key()) if s.key.value else None,
                                   tuple(fingerprint(c) for c in certs if c is not None))
@@ -345,7 +345,7 @@ class _Planner:
             roots = self.spec.trusted_roots(entry.name)
             if any(self.d[r].new_cert for r in roots):
                 return "trusted CA renewed"
-            trusted = {(r, fingerprint(c)) for r in roots if (c := self.state[r].cert) is not None}
+            trusted = {(r, fingerprint(c)) for r in roots if (c := anchor_of(self.state, r, self.current_cert))}
             if content.trusted != trusted:
                 return "trusted CAs differ"
         if store.fmt == "pkcs12" and content.profile != store.spec.profile:

@@ -55,6 +55,12 @@ class EntryState:
     stores: tuple[StoreState, ...] = ()
     key_password: str | None = field(default=None, repr=False)
     modes: Mapping[str, int] = field(default_factory=dict)  # "" is the folder itself
+    imported: bool = False
+
+    @property
+    def above(self) -> tuple[x509.Certificate, ...]:
+        """The issuers an imported CA's certificate file carries after the CA itself."""
+        return self.certs.value[1:] if self.imported and self.certs.value else ()
 
     @property
     def cert(self) -> x509.Certificate | None:
@@ -71,6 +77,26 @@ class State:
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
+
+
+CertOf = Callable[[str], "x509.Certificate | None"]
+
+
+def anchor_of(state: State, root: str, cert_of: CertOf) -> x509.Certificate | None:
+    """The trust anchor a root entry stands for: its certificate, or, for an imported CA whose file
+    carries its own issuers (a corporate sub-CA, then its root), the last certificate of that file."""
+    above = state[root].above
+    return above[-1] if above else cert_of(root)
+
+
+def issuer_chain(spec: Spec, state: State, name: str,
+                 cert_of: CertOf) -> tuple[list[x509.Certificate | None], x509.Certificate | None]:
+    """What follows a leaf in tls.crt (its issuers up to, not including, the trust anchor), and the
+    anchor itself; `cert_of` gives each CA's certificate (None for one about to be issued)."""
+    names = [e.name for e in spec.chain(name)]
+    root = names[-1]
+    top: list[x509.Certificate | None] = [*(cert_of(n) for n in names), *state[root].above]
+    return top[:-1], top[-1]
 
 
 def _load(path: Path, parse: Callable[[bytes], T]) -> Loaded[T]:
@@ -119,7 +145,7 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
-        return EntryState(entry.name, True, key=_load(imp.key, lambda data: read_key(
+        return EntryState(entry.name, True, imported=True, key=_load(imp.key, lambda data: read_key(
                               data, password, password_field="ca.import.password")[0]),
                           certs=_load(imp.cert, read_certs),
                           crl=_load(layout.crl(entry.name), read_crl))

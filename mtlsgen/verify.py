@@ -20,7 +20,7 @@ from .names import San
 from .pki import generate_key, issue_ca, issue_leaf, public_der
 from .plan import Plan
 from .spec import Entry, Spec
-from .state import State
+from .state import State, anchor_of
 from .status import store_problems
 
 HANDSHAKE_TIMEOUT = 10.0
@@ -61,7 +61,7 @@ def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[
     matches = public_der(leaf.public_key()) == public_der(s.key.value.public_key())
     out = [Check("key pair", entry.name, matches, "" if matches else "tls.crt does not match tls.key")]
     root_name = spec.root_of(entry.name).name
-    root = state[root_name].cert
+    root = anchor_of(state, root_name, lambda name: state[name].cert)
     if root is None:
         return [*out, Check("chain", entry.name, False, f"{root_name}'s certificate is missing")]
     builder = verification.PolicyBuilder().store(verification.Store([root])).time(now)
@@ -156,7 +156,8 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
     layout = state.layout
 
     def trusted(entry: Entry) -> bytes:
-        return certs_pem([c for r in spec.trusted_roots(entry.name) if (c := state[r].cert) is not None])
+        return certs_pem([c for r in spec.trusted_roots(entry.name)
+                          if (c := anchor_of(state, r, lambda name: state[name].cert)) is not None])
 
     def usable(entry: Entry) -> bool:
         # Files ssl could not load (a key that is not the certificate's, a missing root) would raise;

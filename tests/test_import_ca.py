@@ -291,8 +291,6 @@ def test_a_revoked_leaf_goes_into_a_crl_signed_by_the_imported_ca(tmp_path: Path
     assert {k: v for k, v in after.items() if k != "pki.yaml"} == {k: v for k, v in before.items() if k != "pki.yaml"}
 
 
-@pytest.mark.xfail(strict=True, reason="an imported issuing CA's own chain (corp-ca.crt = sub CA + corp root) is "
-                   "dropped: tls.crt lacks the sub CA and ca.crt holds the sub CA instead of the root")
 def test_an_imported_sub_ca_keeps_its_chain_to_the_corporate_root(tmp_path: Path) -> None:
     """Security teams hand out an issuing CA under an offline root, with the chain in one PEM file.
     SPEC: tls.crt is the leaf then the intermediates up to (not including) the root; ca.crt the root."""
