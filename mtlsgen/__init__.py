@@ -13,10 +13,12 @@ their parts; importing everything here, once, binds the names to the functions f
 from __future__ import annotations
 
 from .apply import ApplyResult, apply_plan
+from .changes import Action, Change, Plan
+from .entries import Entry, Spec
 from .errors import LockError, MissingExtraError, MtlsgenError, PlanError, SpecError
-from .plan import Action, Change, Plan, make_plan
+from .plan import make_plan
 from .reconcile import apply, plan, status, verify
-from .spec import Entry, Spec, load_spec
+from .spec import load_spec
 from .state import State, read_state
 from .status import StatusReport
 from .verify import VerifyReport

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from cryptography import x509
 
+from .changes import Action, Change, Plan
+from .entries import Entry
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
 from .fsio import atomic_write, chmod, ensure_dir, remove_file, remove_tree, sync_dir
 from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
-from .plan import Action, Change, Plan
 from .secrets import new_password, resolve_password
-from .spec import Entry
 from .state import State, anchor_of, issuer_chain
 from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 

@@ -18,7 +18,7 @@ from .errors import MtlsgenError
 
 if TYPE_CHECKING:
     from .apply import Progress
-    from .plan import Plan
+    from .changes import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")

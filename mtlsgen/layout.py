@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .spec import Entry
+from .entries import Entry
 
 StoreKind = Literal["keystore", "truststore"]
 StoreFormat = Literal["pkcs12", "jks"]

@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
 from .apply import ApplyResult, Progress, apply_plan
+from .changes import Plan
+from .entries import Spec
 from .fsio import apply_lock
-from .plan import Plan, make_plan
-from .spec import Spec
+from .plan import make_plan
 from .state import read_state
 from .status import StatusReport, make_status
 from .stores import jks_module

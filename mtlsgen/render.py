@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .apply import ApplyResult
-from .plan import Action, Plan
+from .changes import Action, Plan
 from .status import StatusReport
 from .verify import VerifyReport
 

@@ -9,155 +9,24 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pydantic
 
 from . import model
+from .entries import ROOT, CrlSpec, Entry, ImportSpec, Password, RenewBefore, Role, Spec, StoreSpec
 from .errors import SpecError
-from .names import San, dns_name, format_duration, parse_duration, parse_san
+from .names import San, dns_name, parse_duration, parse_san
 from .yamlsrc import PathKey, Source, format_path, load_yaml
 
-Role = Literal["ca", "intermediate", "server", "client"]
-ROOT = "ca"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEFAULT_VALIDITY = {"ca": "10y", "intermediate": "5y", "server": "365d", "client": "365d"}
 DEFAULT_KEY = "ecdsa-p256"
 DEFAULT_RENEW_BEFORE = "33%"
 MAX_VALIDITY = timedelta(days=100 * 365)
 SUBJECT_ORDER = ("C", "ST", "L", "O", "OU")
-
-
-@dataclass(frozen=True)
-class Password:
-    """Where a password comes from; `value` is only set for literals and never printed."""
-
-    source: Literal["env", "file", "generate", "literal"]
-    ref: str = ""
-    value: str = field(default="", repr=False)
-    where: str = ""  # "pki.yaml:12: servers.api.keystore.password", for error messages
-
-    def describe(self) -> str:
-        return {"env": f"${self.ref}", "file": f"file {self.ref}", "generate": "generated",
-                "literal": "literal in the spec"}[self.source]
-
-
-@dataclass(frozen=True)
-class RenewBefore:
-    """`renew_before` as a fixed duration, or a share (0–1) of the certificate's lifetime."""
-
-    text: str
-    duration: timedelta | None = None
-    share: float | None = None
-
-    def before(self, lifetime: timedelta) -> timedelta:
-        return self.duration if self.duration is not None else lifetime * (self.share or 0.0)
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    kind: Literal["keystore", "truststore"]
-    formats: tuple[Literal["pkcs12", "jks"], ...]
-    password: Password
-    alias: str
-    profile: Literal["modern", "legacy"]
-
-
-@dataclass(frozen=True)
-class ImportSpec:
-    cert: Path
-    key: Path
-    password: Password | None
-
-
-@dataclass(frozen=True)
-class CrlSpec:
-    validity: timedelta
-    url: str | None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One certificate to manage, with every default applied."""
-
-    name: str
-    role: Role
-    cn: str
-    subject: tuple[tuple[str, str], ...]
-    sans: tuple[San, ...]
-    key: str
-    validity: timedelta
-    renew_before: RenewBefore
-    usages: tuple[str, ...]
-    issuer: str | None
-    key_rotation: Literal["always", "never"]
-    line: int
-    key_password: Password | None = None
-    revoked: bool = False
-    keystore: StoreSpec | None = None
-    truststore: StoreSpec | None = None
-    path_length: int | None = None
-    crl: CrlSpec | None = None
-    imported: ImportSpec | None = None
-
-    @property
-    def is_ca(self) -> bool:
-        return self.role in ("ca", "intermediate")
-
-    @property
-    def crl_validity(self) -> timedelta:
-        return self.crl.validity if self.crl is not None else timedelta(days=30)
-
-    @property
-    def validity_text(self) -> str:
-        return format_duration(self.validity)
-
-
-@dataclass(frozen=True)
-class Spec:
-    """A resolved spec: entries ordered so that every issuer comes before what it issues."""
-
-    path: Path
-    output: Path
-    entries: tuple[Entry, ...]
-    source: Source = field(repr=False, compare=False)
-
-    @cached_property
-    def by_name(self) -> dict[str, Entry]:
-        return {e.name: e for e in self.entries}
-
-    def __getitem__(self, name: str) -> Entry:
-        return self.by_name[name]
-
-    def children(self, name: str) -> tuple[Entry, ...]:
-        return tuple(e for e in self.entries if e.issuer == name)
-
-    def chain(self, name: str) -> tuple[Entry, ...]:
-        """The entry's issuers, nearest first, ending with the root."""
-        out: list[Entry] = []
-        issuer = self[name].issuer
-        while issuer is not None:
-            out.append(self[issuer])
-            issuer = self[issuer].issuer
-        return tuple(out)
-
-    def trusted_roots(self, name: str) -> tuple[str, ...]:
-        """What the entry's truststore holds: the roots of its peers' chains (servers trust the
-        clients' roots and clients the servers'), or its own root when it has no peers."""
-        peer = "client" if self[name].role == "server" else "server"
-        roots = {self.root_of(e.name).name for e in self.entries if e.role == peer and not e.revoked}
-        return tuple(sorted(roots or {self.root_of(name).name}))
-
-    def root_of(self, name: str) -> Entry:
-        chain = self.chain(name)
-        return chain[-1] if chain else self[name]
-
-    def line_of(self, path: PathKey) -> int:
-        return self.source.line_of(path)
 
 
 _ALL_FIELDS = sorted({name for cls in (model.SpecFile, model.Leaf, model.Ca, model.Intermediate,

@@ -12,11 +12,11 @@ from typing import Generic, TypeVar
 
 from cryptography import x509
 
+from .entries import Entry, Spec, StoreSpec
 from .formats import Unreadable, read_certs, read_crl, read_key
 from .layout import Layout, store_file_name
 from .pki import PrivateKey
 from .secrets import check_pkcs12_password, resolve_password
-from .spec import Entry, Spec, StoreSpec
 from .stores import StoreContent, read_jks, read_p12
 
 T = TypeVar("T")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .changes import Plan
+from .entries import Entry, Spec
 from .pki import key_type_of, public_der, signed_by
-from .plan import Plan
 from .rules import cert_sans, days_left, drift, expiry_reason
-from .spec import Entry, Spec
 from .state import State
 
 # States that need no action; anything else makes `status` exit 1.

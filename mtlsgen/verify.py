@@ -15,11 +15,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509 import verification
 
+from .changes import Plan
+from .entries import Entry, RenewBefore, Role, Spec
 from .formats import certs_pem, key_pem
 from .names import San
 from .pki import generate_key, issue_ca, issue_leaf, public_der
-from .plan import Plan
-from .spec import Entry, Spec
 from .state import State, anchor_of
 from .status import store_problems
 
@@ -199,16 +199,13 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
 
 def _foreign_client(folder: Path, now: datetime) -> tuple[Path, Path]:
     """A throwaway CA and client certificate that no truststore of the spec may accept."""
-    from .spec import Entry as SpecEntry
-    from .spec import RenewBefore
+    def entry(name: str, role: Role, issuer: str | None, usages: tuple[str, ...]) -> Entry:
+        return Entry(name, role, f"mtlsgen foreign {name}", subject=(), sans=(San("DNS", f"{name}.invalid"),),
+                     key="ecdsa-p256", validity=timedelta(days=1), renew_before=RenewBefore("1h", timedelta(hours=1)),
+                     usages=usages, issuer=issuer, key_rotation="always", line=0)
 
-    common = {"subject": (), "key": "ecdsa-p256", "validity": timedelta(days=1),
-              "renew_before": RenewBefore("1h", timedelta(hours=1)), "line": 0}
-    ca_entry = SpecEntry("foreign-ca", "ca", "mtlsgen foreign test CA", sans=(), usages=(), issuer=None,
-                         key_rotation="never", **common)  # type: ignore[arg-type]
-    client_entry = SpecEntry("foreign", "client", "foreign", sans=(San("DNS", "foreign.invalid"),),
-                             usages=("clientAuth",), issuer="foreign-ca", key_rotation="always",
-                             **common)  # type: ignore[arg-type]
+    ca_entry = entry("foreign-ca", "ca", None, ())
+    client_entry = entry("foreign", "client", "foreign-ca", ("clientAuth",))
     ca_key, client_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
     ca_cert = issue_ca(ca_entry, ca_key.public_key(), issuer_cert=None, issuer_key=ca_key, now=now)
     cert = issue_leaf(client_entry, client_key.public_key(), issuer_cert=ca_cert, issuer_key=ca_key, now=now)

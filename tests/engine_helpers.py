@@ -16,8 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from mtlsgen import Spec, load_spec
-from mtlsgen.plan import Plan
+from mtlsgen import Plan, Spec, load_spec
 
 # A small spec: one server with DNS and IP SANs, two clients; ECDSA everywhere to stay fast.
 BASE_SPEC = """

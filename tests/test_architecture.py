@@ -12,8 +12,8 @@ import mtlsgen
 PACKAGE = Path(mtlsgen.__file__).parent
 
 # Lower layers first; a module may import only modules listed before it (ARCHITECTURE.md).
-LAYERS = ["errors", "yamlsrc", "names", "model", "spec", "layout", "pki", "formats", "secrets", "stores",
-          "state", "rules", "plan", "fsio", "apply", "status", "verify", "reconcile", "console", "render",
+LAYERS = ["errors", "yamlsrc", "names", "model", "entries", "spec", "layout", "pki", "formats", "secrets", "stores",
+          "state", "rules", "changes", "plan", "fsio", "apply", "status", "verify", "reconcile", "console", "render",
           "starter", "cli"]
 
 
