@@ -110,7 +110,7 @@ class _Planner:
         fresh = s.key.missing and s.certs.missing
         if entry.name in self.replace:
             d.new_key, d.action = True, Action.REPLACE
-            d.reasons.append("--replace" + (": new key, and everything under it is reissued" if entry.is_ca else ""))
+            d.reasons.append("--replace" + (": new key; what it issues is reissued" if entry.is_ca else ""))
         elif fresh:
             d.new_key, d.action = True, Action.CREATE
         elif s.key.value is None or key_type_of(s.key.value) != entry.key:
