@@ -18,7 +18,7 @@ from .changes import Action, Change, Plan
 from .entries import Entry
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
-from .fsio import atomic_write, chmod, ensure_dir, remove_file, remove_tree, sync_dir
+from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
 from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
 from .secrets import new_password, resolve_password
@@ -61,19 +61,25 @@ class _Executor:
         if not pending:
             return ApplyResult((), (), ())
         ensure_dir(self.layout.root)
-        if not self.layout.gitignore.exists() or any(c.name == GITIGNORE for c in pending):
+        if not self.layout.gitignore.exists() or any(GITIGNORE in c.files for c in pending if c.scope == "output"):
             self.write(self.layout.gitignore, GITIGNORE_TEXT)
         self.generate_keys([c for c in pending if c.new_key])
         self.issue()
         for change in pending:
             if change.action in (Action.REVOKE, Action.PRUNE):
-                folder = self.layout.folder(change.name)
-                remove_tree(folder)
-                self.removed.append(folder)
-            elif change.name != GITIGNORE:
+                self.remove(self.layout.folder(change.name), change.remove)
+            elif change.scope == "entry":
                 self.write_entry(self.spec[change.name], change)
         sync_dir(self.layout.root)
         return ApplyResult(pending, tuple(self.written), tuple(self.removed))
+
+    def remove(self, folder: Path, files: tuple[str, ...]) -> None:
+        """Delete mtlsgen's files in `folder`, then the folder if nothing of the user's is left in it."""
+        for name in files:
+            remove_file(folder / name)
+            self.removed.append(folder / name)
+        if remove_empty_dir(folder):
+            self.removed.append(folder)
 
     def generate_keys(self, changes: list[Change]) -> None:
         total = len(changes)

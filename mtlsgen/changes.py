@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Literal
 
 from .entries import Spec
 
@@ -41,6 +42,7 @@ class Change:
     crl_number: int = 0
     chmod: tuple[str, ...] = ()  # files whose permission bits apply restores ("" = the folder)
     remove: tuple[str, ...] = ()  # files of the entry the spec no longer asks for
+    scope: Literal["entry", "output", "orphan"] = "entry"  # what `name` is: an entry, the output folder, …
 
     @property
     def symbol(self) -> str:

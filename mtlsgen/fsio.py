@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -67,29 +66,37 @@ def sync_dir(path: Path) -> None:
 
 
 def remove_file(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def remove_tree(path: Path) -> None:
     try:
-        shutil.rmtree(path)
+        path.unlink()
     except FileNotFoundError:
         pass
     except OSError as exc:
         raise PlanError(f"cannot delete {path}: {exc.strerror}") from exc
 
 
-@contextlib.contextmanager
-def apply_lock(spec_path: Path, *, timeout: float = 5.0) -> Iterator[None]:
-    """Hold an exclusive lock on the spec file itself, so a second apply waits, then fails.
-
-    Locking the spec (opened read-only) writes nothing, which keeps a no-op apply a true no-op.
-    """
+def remove_empty_dir(path: Path) -> bool:
+    """Remove `path` if it is empty; a folder still holding someone's files stays."""
     try:
-        fd = os.open(spec_path, os.O_RDONLY)
+        path.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def apply_lock(output: Path, *, timeout: float = 5.0) -> Iterator[None]:
+    """Hold an exclusive lock on the folder that holds `output`, so a second apply waits, then fails.
+
+    Two specs sharing an output folder take the same lock. flock on the folder itself (opened
+    read-only) writes nothing, which keeps a no-op apply a true no-op.
+    """
+    folder = output.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise LockError(f"cannot open {spec_path} to lock it: {exc.strerror}") from exc
+        raise LockError(f"cannot open {folder} to lock it: {exc.strerror}") from exc
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -98,8 +105,8 @@ def apply_lock(spec_path: Path, *, timeout: float = 5.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockError(f"another mtlsgen apply holds the lock on {spec_path} "
-                                    f"(waited {timeout:g}s); try again when it has finished") from None
+                    raise LockError(f"another mtlsgen apply is writing {output} (it holds the lock on "
+                                    f"{folder}; waited {timeout:g}s); try again when it has finished") from None
                 time.sleep(0.05)
         yield
     finally:

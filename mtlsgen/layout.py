@@ -20,6 +20,7 @@ GITIGNORE_TEXT = b"*\n"  # nothing in the output folder is ever committed; the s
 DIR_MODE = 0o700
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
+CA_FILES = ("ca.crt", "ca.key", "ca.crl")
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,7 @@ def password_files(entry: Entry) -> list[str]:
 # Files an entry may have had under an earlier spec; any of them the spec no longer asks for is removed.
 OPTIONAL_LEAF_FILES = (*(f"{kind}.{ext}" for kind in ("keystore", "truststore") for ext in ("p12", "jks", "password")),
                        "tls.key.password")
+
+# Every file name mtlsgen writes in an entry's folder: an orphan folder is one holding some of these,
+# and pruning deletes only these (a file of the user's keeps the folder).
+MANAGED_FILES = frozenset({"tls.crt", "tls.key", *CA_FILES, *OPTIONAL_LEAF_FILES})

@@ -190,3 +190,9 @@ def signed_by(cert: x509.Certificate, issuer_public: PublicKey) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+def crl_signed_by(crl: x509.CertificateRevocationList, issuer_public: PublicKeyTypes) -> bool:
+    if not isinstance(issuer_public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+        return False
+    return crl.is_signature_valid(issuer_public)

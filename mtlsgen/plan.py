@@ -9,6 +9,7 @@ Decisions follow SPEC.md "When apply regenerates", issuers first. Three passes:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +20,17 @@ from .changes import Action, Change, Plan
 from .entries import Entry, Spec
 from .errors import PlanError
 from .formats import fingerprint
-from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, OPTIONAL_LEAF_FILES, file_mode, leaf_files, password_files
-from .pki import key_type_of, public_der, signed_by, subject_name
+from .layout import (
+    DIR_MODE,
+    GITIGNORE,
+    GITIGNORE_TEXT,
+    MANAGED_FILES,
+    OPTIONAL_LEAF_FILES,
+    file_mode,
+    leaf_files,
+    password_files,
+)
+from .pki import crl_signed_by, key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .state import EntryState, State, StoreState, anchor_of, issuer_chain
 from .stores import StoreContent
@@ -52,6 +62,8 @@ class _Planner:
         self.spec, self.state, self.now, self.replace, self.prune = spec, state, now, replace_names, prune
         self.d: dict[str, _Decision] = {}
         self.crl_content: dict[str, tuple[tuple[tuple[int, datetime], ...], int]] = {}
+        # How the output folder is named in messages: as the spec writes it, relative to the spec.
+        self.label = os.path.relpath(spec.output, spec.path.parent)
 
     def plan(self) -> Plan:
         for entry in self.spec.entries:
@@ -75,15 +87,39 @@ class _Planner:
                 self.modes(entry)
                 self.leftovers(entry)
         changes = [self.change(self.d[e.name]) for e in self.spec.entries]
-        if self.state.output_exists and self.state.gitignore != GITIGNORE_TEXT:
-            what = "missing" if self.state.gitignore is None else "does not say *"
-            changes.insert(0, Change(GITIGNORE, Action.REPACK, (
-                f"{self.spec.output.name}/{GITIGNORE} {what}: keys could be committed",), files=(GITIGNORE,)))
-        for name in self.state.orphans:
-            folder = f"{self.spec.output.name}/{name}/"
-            changes.append(Change(name, Action.PRUNE, (f"not in the spec; deletes {folder}",)) if self.prune
-                           else Change(name, Action.ORPHAN, (f"not in the spec; apply --prune deletes {folder}",)))
+        output = self.output_folder()
+        if output is not None:
+            changes.insert(0, output)
+        changes += [self.orphan(name, files) for name, files in self.state.orphans.items()]
         return Plan(self.spec, self.now, tuple(changes), self.warnings())
+
+    def output_folder(self) -> Change | None:
+        """The output folder's own files: its .gitignore, and its mode."""
+        if not self.state.output_exists:
+            return None  # made whole by the first apply
+        reasons, files, chmod = [], [], []
+        if self.state.gitignore != GITIGNORE_TEXT:
+            what = "missing" if self.state.gitignore is None else "does not say *"
+            reasons.append(f"{GITIGNORE} {what}: keys could be committed")
+            files.append(GITIGNORE)
+        if self.state.output_mode is not None and self.state.output_mode != DIR_MODE:
+            reasons.append(f"mode {self.state.output_mode:04o} → {DIR_MODE:04o}")
+            chmod.append("")
+        if not reasons:
+            return None
+        return Change(f"{self.label}/", Action.REPACK, tuple(reasons), files=tuple(files), chmod=tuple(chmod),
+                      scope="output")
+
+    def orphan(self, name: str, files: tuple[str, ...]) -> Change:
+        """A folder of an entry no longer in the spec; pruning deletes mtlsgen's files, never the user's."""
+        folder = f"{self.label}/{name}/"
+        theirs = [f for f in files if f not in MANAGED_FILES]
+        kept = f" (keeps {', '.join(theirs)}, which mtlsgen did not write)" if theirs else ""
+        if self.prune:
+            return Change(name, Action.PRUNE, (f"not in the spec; deletes {folder}{kept}",),
+                          remove=tuple(f for f in files if f in MANAGED_FILES), scope="orphan")
+        return Change(name, Action.ORPHAN, (f"not in the spec; apply --prune deletes {folder}{kept}",),
+                      scope="orphan")
 
     # -- pass 1: keys and certificates ---------------------------------------------------------
 
@@ -159,7 +195,8 @@ class _Planner:
         if issuer is not None:
             issuer_state, issuer_decision = issuer
             if issuer_decision.new_key:
-                reasons.append(f"issuer {entry.issuer} re-keyed")
+                new = issuer_decision.action is Action.CREATE
+                reasons.append(f"issuer {entry.issuer} {'is new' if new else 're-keyed'}")
             elif issuer_state.key.value is not None and not signed_by(
                     cert, issuer_state.key.value.public_key()):
                 reasons.append(f"not signed by {entry.issuer}'s current key")
@@ -250,9 +287,9 @@ class _Planner:
         elif [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(anchor)]:
             d.files.append("ca.crt")
             d.reasons.append(f"ca.crt {s.bundle.problem}" if s.bundle.problem else "ca.crt: not the current root")
-        if (entry.key_password is not None) != s.key_encrypted:
+        if s.key_rewrite:
             d.files.append("tls.key")
-            d.reasons.append("tls.key: encrypt with key_password" if entry.key_password else "tls.key: decrypt")
+            d.reasons.append(f"tls.key: {s.key_rewrite}")
         for store in s.stores:
             reason = self.store_reason(entry, s, store, chain)
             if reason:
@@ -292,6 +329,7 @@ class _Planner:
         d, s = self.d[entry.name], self.state[entry.name]
         if s.folder_exists:
             d.action = Action.REVOKE
+            d.remove = sorted(name for name in s.modes if name in MANAGED_FILES)
             if s.cert is None:  # no serial to revoke: say so rather than claim it is in the CRL
                 d.reasons.append(f"tls.crt {s.certs.problem}: its serial is unknown and cannot be added to "
                                  f"{entry.issuer}/ca.crl; files removed")
@@ -324,6 +362,10 @@ class _Planner:
             reasons.append(f"ca.crl {s.crl.problem}")
         elif d.new_key:
             reasons.append("ca.crl: signed by the new key")
+        elif d.new_cert:
+            reasons.append(f"ca.crl: re-signed for the reissued {entry.name} certificate")
+        elif not self.crl_matches(entry, s.crl.value):
+            reasons.append(f"ca.crl: not issued by {entry.name}'s current certificate and key")
         else:
             window = entry.crl_validity / 3
             next_update = s.crl.value.next_update_utc
@@ -343,6 +385,12 @@ class _Planner:
             d.reasons += reasons
             d.action = d.action or Action.REPACK
             self.crl_content[entry.name] = (tuple(sorted({**kept, **new}.items())), number)
+
+    def crl_matches(self, entry: Entry, crl: x509.CertificateRevocationList) -> bool:
+        cert, key = self.state[entry.name].cert, self.state[entry.name].key.value
+        if cert is None or key is None or crl.issuer != cert.subject:
+            return False
+        return crl_signed_by(crl, key.public_key())
 
     def ca_files(self, d: _Decision) -> None:
         if d.new_cert:
@@ -390,4 +438,7 @@ class _Planner:
                 passwords.append(entry.imported.password)
             out += [f"{p.where} is a literal password in the spec; prefer {{env: NAME}} or {{file: path}}"
                     for p in passwords if p is not None and p.source == "literal"]
+            if entry.is_ca and entry.key == "ed25519" and entry.imported is None:
+                out.append(f"{self.spec.path.name}:{entry.line}: {entry.name}: an Ed25519 CA key is refused by "
+                           "some verifiers (cryptography's among them, so `mtlsgen verify`); prefer ecdsa-p256")
         return tuple(out)

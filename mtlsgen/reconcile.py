@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from .apply import ApplyResult, Progress, apply_plan
 from .changes import Plan
 from .entries import Spec
+from .errors import MissingExtraError
 from .fsio import apply_lock
 from .plan import make_plan
 from .state import read_state
@@ -18,9 +19,17 @@ from .verify import VerifyReport, make_verify
 
 def _require_extras(spec: Spec) -> None:
     """A spec asking for JKS needs pyjks; say so at plan time, before anything is written."""
-    if any(fmt == "jks" for e in spec.entries for s in (e.keystore, e.truststore) if s and not e.revoked
-           for fmt in s.formats):
-        jks_module()
+    for entry in spec.entries:
+        for store in (entry.keystore, entry.truststore):
+            if store is not None and not entry.revoked and "jks" in store.formats:
+                try:
+                    jks_module()
+                except MissingExtraError as exc:
+                    section = "servers" if entry.role == "server" else "clients"
+                    line = spec.line_of((section, entry.name, store.kind, "formats"))
+                    raise MissingExtraError(f"{spec.path.name}:{line}: {section}.{entry.name}.{store.kind}."
+                                            f"formats: {exc}") from None
+                return
 
 
 def plan(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (),
@@ -39,7 +48,7 @@ def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (
     `on_plan` sees the plan before anything is written (the CLI prints it there).
     """
     _require_extras(spec)
-    with apply_lock(spec.path, timeout=lock_timeout):
+    with apply_lock(spec.output, timeout=lock_timeout):
         state = read_state(spec)
         the_plan = make_plan(spec, state, now=now or datetime.now(timezone.utc),
                              replace_names=replace, prune=prune)

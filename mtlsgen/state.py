@@ -14,7 +14,7 @@ from cryptography import x509
 
 from .entries import Entry, Spec, StoreSpec
 from .formats import Unreadable, read_certs, read_crl, read_key
-from .layout import Layout, store_file_name
+from .layout import MANAGED_FILES, Layout, store_file_name
 from .pki import PrivateKey
 from .secrets import check_pkcs12_password, resolve_password
 from .stores import StoreContent, read_jks, read_p12
@@ -48,7 +48,7 @@ class EntryState:
     name: str
     folder_exists: bool
     key: Loaded[PrivateKey] = Loaded(problem="missing")
-    key_encrypted: bool = False
+    key_rewrite: str | None = None  # why tls.key must be rewritten to be protected as the spec says
     certs: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
     bundle: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
     crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
@@ -71,9 +71,10 @@ class EntryState:
 class State:
     layout: Layout
     entries: Mapping[str, EntryState]
-    orphans: tuple[str, ...]
+    orphans: Mapping[str, tuple[str, ...]]  # folder name → the files in it (mtlsgen's and others)
     output_exists: bool
     gitignore: bytes | None = None
+    output_mode: int | None = None
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -153,31 +154,55 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     key_password = None
     if entry.key_password is not None:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
-    loaded_key = _load(layout.key(entry.name, is_ca=entry.is_ca), lambda data: read_key(data, key_password))
-    key: Loaded[PrivateKey] = Loaded(loaded_key.value[0]) if loaded_key.value else Loaded(
-        problem=loaded_key.problem)
-    encrypted = bool(loaded_key.value and loaded_key.value[1])
+    key, rewrite = _read_key(entry, layout, key_password)
     certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
     if entry.is_ca:
-        return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
+        return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
                           crl=_load(layout.crl(entry.name), read_crl))
     if entry.revoked:
-        return EntryState(entry.name, folder.is_dir(), key, encrypted, certs)
-    return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
+        return EntryState(entry.name, folder.is_dir(), key, rewrite, certs)
+    return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout), key_password=key_password)
+
+
+def _read_key(entry: Entry, layout: Layout, password: str | None) -> tuple[Loaded[PrivateKey], str | None]:
+    """The entry's private key, and why its file must be rewritten to be protected as the spec says."""
+    path = layout.key(entry.name, is_ca=entry.is_ca)
+    loaded = _load(path, lambda data: read_key(data, password))
+    if loaded.value is not None:
+        key, encrypted = loaded.value
+        return Loaded(key), "encrypt with key_password" if password and not encrypted else None
+    # A key_password taken out of the spec, or changed, must not cost the key: the password mtlsgen
+    # generated for it earlier may still be beside it.
+    old = _load(layout.key_password_file(entry.name), lambda data: data.decode(errors="replace").strip()).value
+    if old and old != password:
+        retry = _load(path, lambda data: read_key(data, old))
+        if retry.value is not None:
+            return Loaded(retry.value[0]), ("re-encrypt with the new key_password" if password
+                                            else "decrypt (key_password removed)")
+    return Loaded(problem=loaded.problem), None
 
 
 def read_state(spec: Spec) -> State:
     """Everything the planner needs to know about the output folder, read without writing."""
     layout = Layout(spec.output)
     entries = {e.name: read_entry(e, layout) for e in spec.entries}
-    orphans: tuple[str, ...] = ()
+    orphans: dict[str, tuple[str, ...]] = {}
     if layout.root.is_dir():
-        orphans = tuple(sorted(p.name for p in layout.root.iterdir()
-                               if p.is_dir() and not p.name.startswith(".") and p.name not in entries))
+        for folder in sorted(layout.root.iterdir()):
+            if folder.name in entries or not folder.is_dir() or folder.is_symlink():
+                continue
+            try:
+                files = tuple(sorted(p.name for p in folder.iterdir()))
+            except OSError:
+                continue
+            # Only a folder holding files mtlsgen writes is one of its old entries.
+            if MANAGED_FILES.intersection(files):
+                orphans[folder.name] = files
     gitignore = _load(layout.gitignore, lambda data: data).value
-    return State(layout, entries, orphans, layout.root.is_dir(), gitignore)
+    modes = _modes(layout.root)
+    return State(layout, entries, orphans, layout.root.is_dir(), gitignore, modes.get(""))
 
 
 def _modes(folder: Path) -> dict[str, int]:

@@ -84,7 +84,7 @@ def read_p12(data: bytes, password: str) -> StoreContent:
     try:
         loaded = pkcs12.load_pkcs12(data, password.encode())
     except ValueError as exc:
-        raise Unreadable("does not open with its password, or is damaged") from exc
+        raise Unreadable("does not open with the password the spec gives (changed?), or is damaged") from exc
     certs = list(loaded.additional_certs)
     chain: tuple[bytes, ...] = ()
     aliases: tuple[str, ...] = ()
@@ -119,7 +119,7 @@ def read_jks(data: bytes, password: str) -> StoreContent:
     try:
         store: Any = jks.KeyStore.loads(data, password)
     except Exception as exc:
-        raise Unreadable("does not open with its password, or is damaged") from exc
+        raise Unreadable("does not open with the password the spec gives (changed?), or is damaged") from exc
     aliases = tuple(sorted(store.private_keys))
     public = None
     chain: tuple[bytes, ...] = ()

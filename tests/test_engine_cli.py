@@ -202,12 +202,12 @@ def test_replace_unknown_name_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_second_apply_fails_clearly_while_the_lock_is_held(tmp_path: Path) -> None:
     spec_file = _setup(tmp_path)
-    with apply_lock(spec_file):
+    with apply_lock(load_spec(spec_file).output):
         started = time.monotonic()
         result = run_cli("apply", cwd=tmp_path, timeout=30)
         elapsed = time.monotonic() - started
     assert elapsed < 12, elapsed
-    _one_line_error(result, "lock", "pki.yaml")
+    _one_line_error(result, "lock", "certs")
     assert not (tmp_path / "certs").exists()
     # Once the lock is free, apply runs.
     _apply(tmp_path)
