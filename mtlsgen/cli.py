@@ -44,20 +44,51 @@ def _no_color() -> bool:
     return bool(ctx and ctx.find_root().params.get("no_color"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """The command group, with click's usage errors (exit 2) exiting 1 like every other error.
+
+    Exit code 2 is reserved for `plan --detailed-exitcode`. Usage errors arise while the group or a
+    command parses its arguments (make_context) or while the group picks the command (invoke); the
+    message is click's own, only its exit code changes. Both `python -m mtlsgen` and CliRunner go
+    through here, as both call main(), which lets click's standalone handler read the exit code.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except click.UsageError as exc:
+        exc.exit_code = 1  # type: ignore[misc]  # click declares it per class; this instance only
+        raise
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mtlsgen")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR, or output to a pipe).")
 def main(no_color: bool) -> None:
     """Declarative PKI for mutual TLS: one pki.yaml in, CA, certificates, keystores and truststores out."""
 
 
-@main.command()
+@main.command(short_help="Write a commented starter spec; never overwrites.")
 @SPEC_ARG
 @user_errors
 def init(spec: Path) -> None:
-    """Write a commented starter spec to SPEC (default ./pki.yaml); never overwrites."""
+    """Write a commented starter spec to SPEC (default ./pki.yaml); never overwrites. `-` prints it."""
     from .starter import STARTER_SPEC
 
+    if str(spec) == "-":
+        click.echo(STARTER_SPEC, nl=False)
+        return
     try:
         with spec.open("x", encoding="utf-8") as handle:
             handle.write(STARTER_SPEC)
@@ -68,7 +99,7 @@ def init(spec: Path) -> None:
     make_console(no_color=_no_color()).print(f"wrote {spec}; next: mtlsgen plan {spec}")
 
 
-@main.command()
+@main.command(short_help="Check the spec only; exit 0 when valid, 1 if not.")
 @SPEC_ARG
 @user_errors
 def validate(spec: Path) -> None:
@@ -82,7 +113,7 @@ def validate(spec: Path) -> None:
         f"{spec}: valid ({cas} CA{'s' if cas != 1 else ''}, {leaves} certificate{'s' if leaves != 1 else ''})")
 
 
-@main.command()
+@main.command(short_help="Print the JSON Schema of the spec format.")
 def schema() -> None:
     """Print the JSON Schema of the spec format."""
     from .model import json_schema
@@ -97,15 +128,19 @@ def _replace_option(func: F) -> F:
 
 
 def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
-    from .render import plan_json, plan_text
+    """The plan on stdout; in text, its warnings follow on stderr (with --json they are in the document)."""
+    from .render import plan_json, plan_text, warning_lines
 
     if as_json:
         click.echo(json.dumps(plan_json(the_plan), indent=2))
-    else:
-        make_console(no_color=_no_color()).print(plan_text(the_plan))
+        return
+    make_console(no_color=_no_color()).print(plan_text(the_plan))
+    stderr = make_console(stderr=True, no_color=_no_color())
+    for line in warning_lines(the_plan):
+        stderr.print(line, style="yellow", overflow="ignore", crop=False)
 
 
-@main.command()
+@main.command(short_help="Show what apply would do, and why; writes nothing.")
 @SPEC_ARG
 @_replace_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
@@ -129,7 +164,7 @@ def _fail_if_blocked(the_plan: Plan) -> None:
         raise MtlsgenError(f"{first.name} is blocked: {first.reasons[0]}")
 
 
-@main.command()
+@main.command(short_help="Make the certificate folder match the spec.")
 @SPEC_ARG
 @_replace_option
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mtlsgen plan`).")
@@ -151,7 +186,9 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
     console = make_console(no_color=_no_color())
 
     def show(the_plan: Plan) -> None:
-        if not as_json and (the_plan.pending or the_plan.blocked):
+        from .changes import Action
+
+        if not as_json and any(c.action is not Action.UNCHANGED for c in the_plan.changes):
             _print_plan(the_plan, as_json=False)
         _fail_if_blocked(the_plan)
 
@@ -183,7 +220,7 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
         yield update
 
 
-@main.command()
+@main.command(short_help="Expiry, days left and state of every certificate and store.")
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @click.option("--fail-within", metavar="DURATION", help="Exit 1 if anything expires within DURATION (e.g. 30d).")
@@ -210,7 +247,7 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(short_help="Check chains and stores; run mTLS handshakes on loopback.")
 @SPEC_ARG
 @user_errors
 def verify(spec: Path) -> None:

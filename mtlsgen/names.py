@@ -78,9 +78,19 @@ def _email(text: str) -> str:
 
 def _ip(text: str) -> str:
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address") from None
+    return _storable(text, address)
+
+
+def _storable(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The address as a certificate holds it: 4 or 16 bytes, so an IPv6 zone id cannot be kept."""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        bare = str(address).rpartition("%")[0]
+        raise ValueError(f"{text!r}: a zone id (%{address.scope_id}) names a local interface and cannot "
+                         f"be in a certificate; write {bare}")
+    return str(address)
 
 
 def parse_san(text: str) -> San:
@@ -91,14 +101,20 @@ def parse_san(text: str) -> San:
     if kind is not None and not rest.startswith("//"):  # `dns://…` or `ip://…` is a URI, not a prefix
         return San(kind, _PARSERS[kind](rest.strip()))
     try:
-        return San("IP", str(ipaddress.ip_address(text)))
+        address = ipaddress.ip_address(text)
     except ValueError:
         pass
+    else:
+        return San("IP", _storable(text, address))
     if "://" in text:
         return San("URI", _uri(text))
     if "@" in text:
         return San("email", _email(text))
-    return San("DNS", dns_name(text))
+    name = dns_name(text)
+    if name.rpartition(".")[2].isdigit():
+        # 999.1.1.1 or 1.2.3: a mistyped address, not a host name (no top-level domain is numeric).
+        raise ValueError(f"{text!r} is not a valid IP address, and a DNS name cannot end in a number")
+    return San("DNS", name)
 
 
 _PARSERS = {"DNS": dns_name, "IP": _ip, "URI": _uri, "email": _email}

@@ -23,7 +23,10 @@ _VERBS = {Action.CREATE: "to create", Action.REISSUE: "to reissue", Action.RENEW
 
 
 def plan_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
-    """One line per entry that changes: symbol, name, action, reasons; then warnings and a summary."""
+    """One line per entry that changes: symbol, name, action, reasons; then a summary.
+
+    The plan's warnings are not part of it: the CLI prints warning_lines on stderr.
+    """
     shown = [c for c in plan.changes if show_unchanged or c.action is not Action.UNCHANGED]
     width = max((len(c.name) for c in shown), default=0)
     out = Text()
@@ -33,10 +36,13 @@ def plan_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
         out.append(f"{change.action.value:<9} ", style=style)
         out.append("; ".join(change.reasons))
         out.append("\n")
-    for warning in plan.warnings:
-        out.append(f"warning: {warning}\n", style="yellow")
     out.append(summary(plan))
     return out
+
+
+def warning_lines(plan: Plan) -> list[str]:
+    """`warning: …`, one line per warning of the plan (a literal password in the spec, …)."""
+    return [f"warning: {warning}" for warning in plan.warnings]
 
 
 def summary(plan: Plan) -> str:
@@ -66,8 +72,14 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 def result_text(result: ApplyResult) -> str:
     if not result.changes:
         return "Nothing to do: every file is up to date."
-    return (f"Applied {len(result.changes)} change{'s' if len(result.changes) != 1 else ''}: "
-            f"{len(result.written)} files written, {len(result.removed)} folders removed.")
+    parts = [_count(len(result.changes), "change"), _count(len(result.written), "file") + " written"]
+    if result.removed:
+        parts.append(f"{len(result.removed)} removed")
+    return f"Applied {parts[0]}: {', '.join(parts[1:])}."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def result_json(result: ApplyResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ failure a SpecError `pki.yaml:14: servers.api.sans[2]: reason` pointing at the l
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import types
 from datetime import timedelta
@@ -158,9 +159,24 @@ class _Resolver:
             for name, leaf in leaves.items():
                 entries[name] = self.leaf(name, leaf, role, section)  # type: ignore[arg-type]
         ordered = self.order(entries)
-        output = Path(raw.output)
-        return Spec(self.src.path, output if output.is_absolute() else self.base / output,
-                    tuple(ordered), self.src)
+        return Spec(self.src.path, self.output(), tuple(ordered), self.src)
+
+    def output(self) -> Path:
+        """The output folder: `~` expanded, relative to the spec's folder, never that folder or above it.
+
+        apply writes a `.gitignore` of `*` there and `--prune` deletes folders in it, so a folder holding
+        the spec would hide the project from git or lose it.
+        """
+        written = self.raw.output
+        output = Path(os.path.expanduser(written))
+        if not output.is_absolute():
+            output = self.base / output
+        spec_folder = self.base.resolve()
+        resolved = output.resolve()
+        if resolved == spec_folder or resolved in spec_folder.parents:
+            raise self.fail(("output",), f"{written!r} is the spec's own folder (or holds it); "
+                            "use a subfolder like certs")
+        return output
 
     def section_of(self, entry: Entry) -> PathKey:
         section = {"ca": (), "intermediate": ("intermediates",), "server": ("servers",),

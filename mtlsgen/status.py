@@ -59,7 +59,8 @@ def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
     if entry.revoked:
         if s.folder_exists:  # apply has yet to carry the revocation out
             return "drifted", "revoked in the spec; apply adds it to its issuer's CRL and removes its files"
-        return "revoked", "in its issuer's CRL"
+        # With the files gone the serial is unknown: it is in the issuer's CRL only if it was ever issued.
+        return "revoked", "revoked in the spec; no files"
     if cert is None:
         return ("missing" if s.certs.missing else "invalid"), str(s.certs.problem)
     if entry.imported is None:

@@ -3,6 +3,7 @@ real TLS handshakes on 127.0.0.1 between every server and every client, plus two
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import tempfile
@@ -13,6 +14,7 @@ from ipaddress import ip_address
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
 
 from .changes import Plan
@@ -76,8 +78,43 @@ def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[
             verifier.verify(leaf, intermediates)
             out.append(Check("chain", entry.name, True, f"{label}, to {root_name}"))
         except verification.VerificationError as exc:
-            out.append(Check("chain", entry.name, False, f"{label}: {exc}"))
+            out.append(Check("chain", entry.name, False, f"{label}: {verifier_detail(str(exc))}"))
     return out
+
+
+ED25519_CA = ("cryptography's X.509 verifier does not accept Ed25519 CA keys (use ecdsa-p256 or rsa for CAs); "
+              "TLS peers may still accept it")
+_ALGORITHM_PARAMS = re.compile(r"AlgorithmIdentifier \{[^{}]*?params: ([A-Za-z0-9_]+)"
+                               r"(?:\(NamedCurve\(ObjectIdentifier \{ oid: ([0-9.]+) \}\)\))?")
+_DEBUG_BLOCK = re.compile(r"\s*\{[^{}]*\}")  # `Name { field: value, … }`, Rust's Debug formatting
+
+
+def verifier_detail(text: str) -> str:
+    """cryptography's VerificationError text as one readable line, without Rust Debug structures."""
+    line = " ".join(text.split())
+    forbidden = "Forbidden public key algorithm" in line or "Forbidden signature algorithm" in line
+    if forbidden and re.search(r"\bEd25519\b", line):
+        return ED25519_CA
+    algorithms = iter([_algorithm(*found) for found in _ALGORITHM_PARAMS.findall(line)])
+    while True:  # innermost first, so nested structures go too
+        shorter = _DEBUG_BLOCK.sub("", line)
+        if shorter == line:
+            break
+        line = shorter
+    # "Forbidden … algorithm: AlgorithmIdentifier { oid: …, params: Dsa(…) }" → "…: Dsa"
+    line = re.sub(r"\bAlgorithmIdentifier\b", lambda m: next(algorithms, m.group(0)), line)
+    return re.sub(r"\([^()]*PhantomData[^()]*\)", "", line).strip()
+
+
+def _algorithm(params: str, curve_oid: str) -> str:
+    """The readable part of a Debug AlgorithmIdentifier: `Ec` and its curve's name, `Rsa`, `Dsa`…"""
+    if not curve_oid:
+        return params
+    try:
+        curve = ec.get_curve_for_oid(x509.ObjectIdentifier(curve_oid))().name
+    except (LookupError, ValueError):
+        curve = curve_oid
+    return f"{params} (curve {curve})"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def test_plan_text_of_a_fresh_spec(tmp_path: Path) -> None:
 
     applied = _apply(tmp_path)
     # .gitignore + CA 2 + api-server 5 and its 2 generated passwords + 3 × 3 for the clients.
-    assert applied.stdout == FRESH_PLAN + "Applied 5 changes: 19 files written, 0 folders removed.\n"
+    assert applied.stdout == FRESH_PLAN + "Applied 5 changes: 19 files written.\n"
     assert run_cli("plan", cwd=tmp_path).stdout == "No changes: 5 up to date.\n"
 
 
@@ -235,7 +235,8 @@ def test_orphans_are_reported_and_only_pruned_on_request(tmp_path: Path) -> None
     assert "  - bob  prune     not in the spec; deletes certs/bob/\n" in planned.stdout
     assert (out / "bob").is_dir()
     pruned = _apply(tmp_path, "--prune")
-    assert pruned.stdout.endswith("Applied 1 change: 0 files written, 1 folders removed.\n")
+    # tls.crt, tls.key, ca.crt, then the emptied folder.
+    assert pruned.stdout.endswith("Applied 1 change: 0 files written, 4 removed.\n")
     assert not (out / "bob").exists()
     after = snapshot(out)
     assert {p for p in changed(before, after, files_only=False) if not p.startswith("bob")} == set()
