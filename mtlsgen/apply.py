@@ -20,7 +20,7 @@ from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
 from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
 from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
-from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf
+from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf, signed_by
 from .secrets import new_password, resolve_password
 from .state import State, anchor_of, issuer_chain
 from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
@@ -118,6 +118,9 @@ class _Executor:
                 issuer = self.spec[entry.issuer or ""]
                 cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
                                   now=self.plan.now, crl_url=issuer.crl.url if issuer.crl else None)
+            if not signed_by(cert, issuer_key.public_key()):
+                raise PlanError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
+                                "its key file may be damaged; nothing was written")
             self.certs[entry.name] = cert
 
     def write(self, path: Path, data: bytes) -> None:

@@ -125,7 +125,7 @@ def read_jks(data: bytes, password: str) -> StoreContent:
     chain: tuple[bytes, ...] = ()
     if len(aliases) == 1:
         entry = store.private_keys[aliases[0]]
-        key = serialization.load_der_private_key(entry.pkey_pkcs8, None)
+        key = serialization.load_der_private_key(entry.pkey_pkcs8, None, unsafe_skip_rsa_key_validation=True)
         public = public_der(key.public_key())
         chain = tuple(fingerprint(x509.load_der_x509_certificate(der)) for _, der in entry.cert_chain)
     trusted = frozenset((alias, fingerprint(x509.load_der_x509_certificate(entry.cert)))
