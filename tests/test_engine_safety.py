@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from engine_helpers import BASE_SPEC, spec_at
 
-from mtlsgen import LockError, reconcile
+from mtlsgen import LockError, PlanError, reconcile
 from mtlsgen.fsio import apply_lock
 
 
@@ -152,3 +152,30 @@ def test_two_specs_sharing_an_output_folder_share_the_lock(tmp_path: Path) -> No
         with pytest.raises(LockError):
             reconcile.apply(first, lock_timeout=0.2)
     assert not (tmp_path / "team" / "certs").exists()
+
+
+def test_a_damaged_ca_key_never_yields_a_certificate_that_does_not_verify(tmp_path: Path) -> None:
+    # Keys are loaded without RSA validation (for speed); a CA key whose CRT parameters are damaged
+    # must then either still sign correctly or stop apply: never a leaf that fails to verify.
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    spec = spec_at(tmp_path, BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: rsa-2048}"))
+    reconcile.apply(spec)
+    ca_key = tmp_path / "certs" / "ca" / "ca.key"
+    numbers = serialization.load_pem_private_key(ca_key.read_bytes(), None).private_numbers()  # type: ignore[union-attr]
+    damaged = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 ^ 2, numbers.dmq1, numbers.iqmp,
+                                    numbers.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
+    ca_key.write_bytes(damaged.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+    spec = spec_at(tmp_path, BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: rsa-2048}")
+                   .replace("  bob: {}\n", "  bob: {}\n  carol: {}\n"))
+    try:
+        reconcile.apply(spec)
+    except PlanError as exc:  # the clear refusal is one acceptable outcome
+        assert "does not verify" in str(exc)
+        assert not (tmp_path / "certs" / "carol").exists()
+        return
+    out = tmp_path / "certs"
+    checked = subprocess.run(["openssl", "verify", "-CAfile", str(out / "ca" / "ca.crt"),
+                              str(out / "carol" / "tls.crt")], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
