@@ -7,13 +7,10 @@ Every check reads the files apply wrote, with the tools a user would run on them
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 import textwrap
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import verification
+from tls_helpers import handshake
 
 from mtlsgen import SpecError, load_spec, reconcile
 
@@ -90,51 +88,6 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root`: relative path → (bytes, mtime in ns)."""
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
             for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-@dataclass
-class Handshake:
-    server_error: str | None = None
-    client_error: str | None = None
-    client_cn: str | None = None
-    received: bytes = b""
-
-
-def handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_hostname: str = "localhost") -> Handshake:
-    """One real TLS connection on 127.0.0.1; the server reads the client's certificate and says hello."""
-    out = Handshake()
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(15)
-    port = listener.getsockname()[1]
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError as exc:
-            out.server_error = f"accept: {exc}"
-            return
-        with conn:
-            try:
-                with server.wrap_socket(conn, server_side=True) as tls:
-                    peer = tls.getpeercert() or {}
-                    out.client_cn = next((v for rdn in peer.get("subject", ()) for k, v in rdn
-                                          if k == "commonName"), None)
-                    tls.sendall(b"hello")
-            except (ssl.SSLError, OSError) as exc:
-                out.server_error = str(exc)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as raw, \
-                client.wrap_socket(raw, server_hostname=server_hostname) as tls:
-            out.received = tls.recv(5)
-    except (ssl.SSLError, OSError) as exc:
-        out.client_error = str(exc)
-    finally:
-        thread.join(15)
-        listener.close()
-    return out
 
 
 def server_context(folder: Path) -> ssl.SSLContext:

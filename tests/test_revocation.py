@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import ssl
 import subprocess
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from cryptography import x509
+from tls_helpers import handshake
 
 from mtlsgen import load_spec, reconcile
 
@@ -82,51 +81,6 @@ def openssl_crl_check(out: Path, crl: Path, chain: Path) -> subprocess.Completed
     return subprocess.run(["openssl", "verify", "-crl_check", "-CRLfile", str(crl), "-CAfile",
                            str(out / "ca" / "ca.crt"), "-untrusted", str(chain), str(chain)],
                           capture_output=True, text=True, timeout=30, check=False)
-
-
-@dataclass
-class Handshake:
-    server_error: str | None = None
-    client_error: str | None = None
-    client_cn: str | None = None
-    received: bytes = b""
-
-
-def handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> Handshake:
-    """One real TLS connection on 127.0.0.1; the server reads the client's certificate and says hello."""
-    out = Handshake()
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(15)
-    port = listener.getsockname()[1]
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError as exc:
-            out.server_error = f"accept: {exc}"
-            return
-        with conn:
-            try:
-                with server.wrap_socket(conn, server_side=True) as tls:
-                    peer = tls.getpeercert() or {}
-                    out.client_cn = next((v for rdn in peer.get("subject", ()) for k, v in rdn
-                                          if k == "commonName"), None)
-                    tls.sendall(b"hello")
-            except (ssl.SSLError, OSError) as exc:
-                out.server_error = str(exc)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as raw, \
-                client.wrap_socket(raw, server_hostname="localhost") as tls:
-            out.received = tls.recv(5)
-    except (ssl.SSLError, OSError) as exc:
-        out.client_error = str(exc)
-    finally:
-        thread.join(15)
-        listener.close()
-    return out
 
 
 def server_context(out: Path, *, crl: Path | None) -> ssl.SSLContext:
