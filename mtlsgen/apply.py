@@ -15,11 +15,11 @@ from pathlib import Path
 from cryptography import x509
 
 from .changes import Action, Change, Plan
-from .entries import Entry
+from .entries import Entry, Password
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
 from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
-from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, Layout, file_mode
+from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, STORE_FILES, Layout, file_mode
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf, signed_by
 from .secrets import new_password, resolve_password
 from .state import State, anchor_of, issuer_chain
@@ -52,7 +52,7 @@ class _Executor:
         self.workers = workers
         self.keys: dict[str, PrivateKey] = {}
         self.certs: dict[str, x509.Certificate] = {}
-        self.passwords: dict[tuple[str, str], str] = {}
+        self.passwords: dict[Path, str] = {}
         self.written: list[Path] = []
         self.removed: list[Path] = []
 
@@ -70,7 +70,8 @@ class _Executor:
                 self.remove(self.layout.folder(change.name), change.remove)
             elif change.scope == "entry":
                 self.write_entry(self.spec[change.name], change)
-        sync_dir(self.layout.root)
+        for folder in {self.layout.root, *(path.parent for path in self.written)}:
+            sync_dir(folder)  # makes the renames in it durable
         return ApplyResult(pending, tuple(self.written), tuple(self.removed))
 
     def remove(self, folder: Path, files: tuple[str, ...]) -> None:
@@ -115,9 +116,8 @@ class _Executor:
                                 now=self.plan.now)
             else:
                 assert issuer_cert is not None
-                issuer = self.spec[entry.issuer or ""]
                 cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
-                                  now=self.plan.now, crl_url=issuer.crl.url if issuer.crl else None)
+                                  now=self.plan.now, crl_url=self.spec.crl_url(entry.name))
             if not signed_by(cert, issuer_key.public_key()):
                 raise PlanError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
                                 "its key file may be damaged; nothing was written")
@@ -127,30 +127,15 @@ class _Executor:
         atomic_write(path, data, mode=file_mode(path.name))
         self.written.append(path)
 
-    def password(self, entry: Entry, kind: str) -> str:
-        """A store's password: resolved from its source, or generated once and saved beside it."""
-        cached = self.passwords.get((entry.name, kind))
-        if cached is not None:
-            return cached
-        store = entry.keystore if kind == "keystore" else entry.truststore
-        assert store is not None
-        path = self.layout.password_file(entry.name, store.kind)
-        value = resolve_password(store.password, path)
-        if value is None:
-            value = new_password()
-            self.write(path, (value + "\n").encode())
-        self.passwords[(entry.name, kind)] = value
-        return value
-
-    def key_password(self, entry: Entry) -> str | None:
-        if entry.key_password is None:
-            return None
-        path = self.layout.key_password_file(entry.name)
-        value = resolve_password(entry.key_password, path)
-        if value is None:
-            value = new_password()
-            self.write(path, (value + "\n").encode())
-        return value
+    def secret(self, source: Password, path: Path) -> str:
+        """A password's value: from its source, or generated once and saved at `path` (0600)."""
+        if path not in self.passwords:
+            value = resolve_password(source, path)
+            if value is None:
+                value = new_password()
+                self.write(path, (value + "\n").encode())
+            self.passwords[path] = value
+        return self.passwords[path]
 
     def write_entry(self, entry: Entry, change: Change) -> None:
         folder = self.layout.folder(entry.name)
@@ -171,7 +156,9 @@ class _Executor:
             if name == "tls.crt":
                 self.write(path, certs_pem([cert, *chain[:-1]]))  # the anchor stays out of tls.crt
             elif name == "tls.key":
-                self.write(path, key_pem(self.key_of(entry.name), self.key_password(entry)))
+                password = (self.secret(entry.key_password, self.layout.key_password_file(entry.name))
+                            if entry.key_password else None)
+                self.write(path, key_pem(self.key_of(entry.name), password))
             elif name == "ca.crt":
                 self.write(path, certs_pem(chain[-1:]))
             else:
@@ -179,7 +166,9 @@ class _Executor:
 
     def write_ca(self, entry: Entry, change: Change) -> None:
         folder = self.layout.folder(entry.name)
-        for name in change.files:
+        # The key first: a crash between the two leaves a key without a certificate, which the next
+        # apply completes, rather than a certificate without its key, which blocks until --replace.
+        for name in sorted(change.files, key=lambda name: name != "ca.key"):
             if name == "ca.crt":
                 self.write(folder / name, certs_pem([self.certs[entry.name]]))
             elif name == "ca.key":
@@ -188,18 +177,18 @@ class _Executor:
                 self.write(folder / name, crl_pem(self.crl(entry, change)))
 
     def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:
-        kind, _, ext = file_name.partition(".")
+        kind, fmt = STORE_FILES[file_name]
         store = entry.keystore if kind == "keystore" else entry.truststore
         assert store is not None
-        password = self.password(entry, kind)
+        password = self.secret(store.password, self.layout.password_file(entry.name, store.kind))
         if kind == "keystore":
             key = self.key_of(entry.name)
-            if ext == "p12":
+            if fmt == "pkcs12":
                 return keystore_p12(key, chain, store.alias, password, store.profile)
             return keystore_jks(key, chain, store.alias, password)
         trusted = [(root, anchor) for root in self.spec.trusted_roots(entry.name)
                    if (anchor := anchor_of(self.state, root, self.certs.get)) is not None]
-        if ext == "p12":
+        if fmt == "pkcs12":
             return truststore_p12(trusted, password, store.profile)
         return truststore_jks(trusted, password)
 

@@ -243,8 +243,12 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
         console = make_console(no_color=_no_color())
         for table in status_tables(report):
             console.print(table)
+    if report.failing and as_json:
+        sys.exit(1)  # the document says which ("ok": false, and each state)
     if report.failing:
-        sys.exit(1)
+        problems = report.problems
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise MtlsgenError(f"{len(problems)} need attention: {'; '.join(problems[:3])}{more}")
 
 
 @main.command(short_help="Check chains and stores; run mTLS handshakes on loopback.")

@@ -27,10 +27,6 @@ class Password:
     value: str = field(default="", repr=False)
     where: str = ""  # "pki.yaml:12: servers.api.keystore.password", for error messages
 
-    def describe(self) -> str:
-        return {"env": f"${self.ref}", "file": f"file {self.ref}", "generate": "generated",
-                "literal": "literal in the spec"}[self.source]
-
 
 @dataclass(frozen=True)
 class RenewBefore:
@@ -137,6 +133,12 @@ class Spec:
         peer = "client" if self[name].role == "server" else "server"
         roots = {self.root_of(e.name).name for e in self.entries if e.role == peer and not e.revoked}
         return tuple(sorted(roots or {self.root_of(name).name}))
+
+    def crl_url(self, name: str) -> str | None:
+        """The CRL distribution point the entry's certificate carries: its issuer's `crl.url`."""
+        issuer = self[name].issuer
+        crl = self[issuer].crl if issuer is not None else None
+        return crl.url if crl is not None else None
 
     def root_of(self, name: str) -> Entry:
         chain = self.chain(name)

@@ -19,30 +19,39 @@ from .errors import LockError, PlanError
 from .layout import DIR_MODE
 
 
+def ensure_parent(path: Path) -> None:
+    """Create `path` (the folder holding the output) with the user's usual permissions."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LockError(f"cannot create folder {path}: {exc.strerror}") from exc
+
+
 def ensure_dir(path: Path) -> None:
     """Create `path` (and parents) and give it mode 0700 if it is ours to create."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        if path.stat().st_mode & 0o777 != DIR_MODE:
-            path.chmod(DIR_MODE)
     except OSError as exc:
         raise PlanError(f"cannot create folder {path}: {exc.strerror}") from exc
+    if path.stat().st_mode & 0o777 != DIR_MODE:
+        chmod(path, DIR_MODE)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int, sync: bool = True) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int) -> None:
     """Replace `path` by `data` with permission bits `mode`; readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise PlanError(f"cannot write {path}: {exc.strerror}") from exc
 
 
@@ -91,8 +100,8 @@ def apply_lock(output: Path, *, timeout: float = 5.0) -> Iterator[None]:
     read-only) writes nothing, which keeps a no-op apply a true no-op.
     """
     folder = output.parent
-    while not folder.is_dir() and folder != folder.parent:
-        folder = folder.parent
+    # Made first, so that every apply of this output locks the same folder.
+    ensure_parent(folder)
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:

@@ -47,11 +47,11 @@ class Layout:
         return self.folder(name) / f"{kind}.{EXTENSIONS[fmt]}"
 
     def password_file(self, name: str, kind: StoreKind) -> Path:
-        return self.folder(name) / f"{kind}.password"
+        return self.folder(name) / password_file_name(kind)
 
     def key_password_file(self, name: str) -> Path:
         """Where a generated key_password is kept (a `{generate: true}` key_password)."""
-        return self.folder(name) / "tls.key.password"
+        return self.folder(name) / password_file_name("tls.key")
 
     @property
     def gitignore(self) -> Path:
@@ -67,6 +67,14 @@ def store_file_name(kind: StoreKind, fmt: StoreFormat) -> str:
     return f"{kind}.{EXTENSIONS[fmt]}"
 
 
+def password_file_name(kind: StoreKind | Literal["tls.key"]) -> str:
+    return f"{kind}.password"
+
+
+STORE_FILES: dict[str, tuple[StoreKind, StoreFormat]] = {
+    store_file_name(kind, fmt): (kind, fmt) for kind in ("keystore", "truststore") for fmt in EXTENSIONS}
+
+
 def leaf_files(entry: Entry) -> list[str]:
     names = ["tls.crt", "tls.key", "ca.crt"]
     for store in (entry.keystore, entry.truststore):
@@ -77,16 +85,15 @@ def leaf_files(entry: Entry) -> list[str]:
 
 def password_files(entry: Entry) -> list[str]:
     """The generated-password files the entry keeps (only `{generate: true}` sources have one)."""
-    names = [f"{s.kind}.password" for s in (entry.keystore, entry.truststore)
+    names = [password_file_name(s.kind) for s in (entry.keystore, entry.truststore)
              if s is not None and s.password.source == "generate"]
     if entry.key_password is not None and entry.key_password.source == "generate":
-        names.append("tls.key.password")
+        names.append(password_file_name("tls.key"))
     return names
 
 
 # Files an entry may have had under an earlier spec; any of them the spec no longer asks for is removed.
-OPTIONAL_LEAF_FILES = (*(f"{kind}.{ext}" for kind in ("keystore", "truststore") for ext in ("p12", "jks", "password")),
-                       "tls.key.password")
+OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("keystore", "truststore", "tls.key")))
 
 # Every file name mtlsgen writes in an entry's folder: an orphan folder is one holding some of these,
 # and pruning deletes only these (a file of the user's keeps the folder).

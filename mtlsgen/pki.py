@@ -57,6 +57,11 @@ def key_type_of(key: PrivateKey | PublicKey | object) -> str:
     return type(key).__name__
 
 
+def key_matches(cert: x509.Certificate, key: PrivateKey) -> bool:
+    """Whether `key` is the private half of the key `cert` certifies."""
+    return public_der(cert.public_key()) == public_der(key.public_key())
+
+
 def public_der(key: PublicKeyTypes) -> bytes:
     """A public key's SubjectPublicKeyInfo, to compare keys whatever their type."""
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

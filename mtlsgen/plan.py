@@ -30,7 +30,7 @@ from .layout import (
     leaf_files,
     password_files,
 )
-from .pki import crl_signed_by, key_type_of, public_der, signed_by, subject_name
+from .pki import crl_signed_by, key_matches, key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .state import EntryState, State, StoreState, anchor_of, issuer_chain
 from .stores import StoreContent
@@ -156,8 +156,8 @@ class _Planner:
                 return self.blocked(d, why)
             d.new_key, d.action = True, Action.REPLACE
             d.reasons.append(why)
-        elif entry.is_ca and s.cert is not None and public_der(s.cert.public_key()) != public_der(
-                s.key.value.public_key()) and not self.issued_with(entry, s):
+        elif entry.is_ca and s.cert is not None and not key_matches(s.cert, s.key.value) \
+                and not self.issued_with(entry, s):
             # Re-signing the CA with whatever key now sits in ca.key would change its identity,
             # unless what it issued proves that this key is the CA's.
             return self.blocked(d, f"{where}{key_file} is not the key of {where}{cert_file}")
@@ -189,7 +189,7 @@ class _Planner:
             reasons.append(f"{cert_file} {s.certs.problem}")
             return True, Action.REISSUE
         assert s.key.value is not None
-        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):
+        if not key_matches(cert, s.key.value):
             reasons.append(f"{cert_file} does not match its key")
         issuer = self.issuer_of(entry)
         if issuer is not None:
@@ -200,7 +200,7 @@ class _Planner:
             elif issuer_state.key.value is not None and not signed_by(
                     cert, issuer_state.key.value.public_key()):
                 reasons.append(f"not signed by {entry.issuer}'s current key")
-        reasons += drift(entry, cert, issuer_name=self.expected_issuer_name(entry), crl=self.crl_url(entry))
+        reasons += drift(entry, cert, issuer_name=self.expected_issuer_name(entry), crl=self.spec.crl_url(entry.name))
         if reasons:
             return True, Action.REISSUE
         expiring = expiry_reason(cert, entry, self.now)
@@ -208,10 +208,6 @@ class _Planner:
             reasons.append(expiring)
             return True, Action.RENEW
         return False, None
-
-    def crl_url(self, entry: Entry) -> str | None:
-        issuer = self.spec[entry.issuer] if entry.issuer else None
-        return issuer.crl.url if issuer is not None and issuer.crl is not None else None
 
     def imported(self, entry: Entry) -> _Decision:
         s, imp = self.state[entry.name], entry.imported
@@ -223,7 +219,7 @@ class _Planner:
             raise PlanError(f"ca.import.cert: {imp.cert} {s.certs.problem}")
         if s.key.value is None:
             raise PlanError(f"ca.import.key: {imp.key} {s.key.problem}")
-        if public_der(s.cert.public_key()) != public_der(s.key.value.public_key()):
+        if not key_matches(s.cert, s.key.value):
             raise PlanError(f"ca.import: the key {imp.key.name} does not belong to the certificate "
                             f"{imp.cert.name}")
         try:
@@ -268,7 +264,9 @@ class _Planner:
     def derived(self, entry: Entry) -> None:
         d, s = self.d[entry.name], self.state[entry.name]
         if d.new_cert:
-            d.files = leaf_files(entry) if d.new_key else [f for f in leaf_files(entry) if f != "tls.key"]
+            # A kept key is rewritten only when its protection changes (key_password).
+            keep_key_file = not d.new_key and not s.key_rewrite
+            d.files = [f for f in leaf_files(entry) if not (keep_key_file and f == "tls.key")]
             return
         chain = self.chain_names(entry)
         root = chain[-1]

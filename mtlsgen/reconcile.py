@@ -19,17 +19,17 @@ from .verify import VerifyReport, make_verify
 
 def _require_extras(spec: Spec) -> None:
     """A spec asking for JKS needs pyjks; say so at plan time, before anything is written."""
-    for entry in spec.entries:
-        for store in (entry.keystore, entry.truststore):
-            if store is not None and not entry.revoked and "jks" in store.formats:
-                try:
-                    jks_module()
-                except MissingExtraError as exc:
-                    section = "servers" if entry.role == "server" else "clients"
-                    line = spec.line_of((section, entry.name, store.kind, "formats"))
-                    raise MissingExtraError(f"{spec.path.name}:{line}: {section}.{entry.name}.{store.kind}."
-                                            f"formats: {exc}") from None
-                return
+    users = [(entry, store) for entry in spec.entries if not entry.revoked
+             for store in (entry.keystore, entry.truststore) if store is not None and "jks" in store.formats]
+    if not users:
+        return
+    try:
+        jks_module()
+    except MissingExtraError as exc:
+        entry, store = users[0]
+        field = f"{'servers' if entry.role == 'server' else 'clients'}.{entry.name}.{store.kind}.formats"
+        line = spec.line_of(tuple(field.split(".")))
+        raise MissingExtraError(f"{spec.path.name}:{line}: {field}: {exc}") from None
 
 
 def plan(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (),

@@ -69,7 +69,8 @@ def _reason(error: Any) -> str:
     if kind == "literal_error" and loc == ("version",):
         return f"must be 1 (got {given!r})"
     if kind == "literal_error" and loc[-1] == "generate":
-        return (f"can only be true (got {given!r}); for another password use {{env: NAME}}, "
+        got = f" (got {given!r})" if isinstance(given, bool) else ""  # anything else may be a password
+        return (f"can only be true{got}; for another password use {{env: NAME}}, "
                 "{file: path} or a string")
     if message.startswith("Value error, "):
         return str(message)[len("Value error, "):]
@@ -184,15 +185,18 @@ class _Resolver:
         return ("ca",) if entry.role == "ca" else (*section, entry.name)
 
     def order(self, entries: dict[str, Entry]) -> list[Entry]:
+        # Every issuer must exist before any chain is walked.
+        for entry in entries.values():
+            issuer = entries.get(entry.issuer) if entry.issuer is not None else None
+            if entry.issuer is not None and (issuer is None or not issuer.is_ca):
+                cas = ", ".join(n for n, e in entries.items() if e.is_ca)
+                what = "is not a CA" if issuer else "is not defined"
+                raise self.fail((*self.section_of(entry), "issuer"), f"issuer {entry.issuer!r} {what} (CAs: {cas})")
         for entry in entries.values():
             here = self.section_of(entry)
             if entry.issuer is None:
                 continue
-            issuer = entries.get(entry.issuer)
-            if issuer is None or not issuer.is_ca:
-                cas = ", ".join(n for n, e in entries.items() if e.is_ca)
-                what = "is not a CA" if issuer else "is not defined"
-                raise self.fail((*here, "issuer"), f"issuer {entry.issuer!r} {what} (CAs: {cas})")
+            issuer = entries[entry.issuer]
             seen = [entry.name]
             walker: Entry | None = issuer
             while walker is not None:
@@ -219,7 +223,7 @@ class _Resolver:
         validity = parse_duration(validity_text)
         if validity > MAX_VALIDITY:
             raise self.fail((*path, "validity"), f"{validity_text!r} is longer than 100 years")
-        renew_text = raw.renew_before or d.renew_before or DEFAULT_RENEW_BEFORE
+        renew_text = (raw.renew_before or d.renew_before or DEFAULT_RENEW_BEFORE).strip()
         if renew_text.endswith("%"):
             renew = RenewBefore(renew_text, share=float(renew_text[:-1]) / 100)
         else:

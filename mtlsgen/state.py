@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from cryptography import x509
 
 from .entries import Entry, Spec, StoreSpec
+from .errors import PlanError
 from .formats import Unreadable, read_certs, read_crl, read_key
 from .layout import MANAGED_FILES, Layout, store_file_name
 from .pki import PrivateKey
@@ -151,28 +152,33 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
                           certs=_load(imp.cert, read_certs),
                           crl=_load(layout.crl(entry.name), read_crl))
     folder = layout.folder(entry.name)
+    certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
+    if entry.revoked:  # only its serial matters now: no key, no password
+        return EntryState(entry.name, folder.is_dir(), certs=certs)
     key_password = None
     if entry.key_password is not None:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
-    key, rewrite = _read_key(entry, layout, key_password)
-    certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
+    key, rewrite, opened_with = _read_key(entry, layout, key_password)
     if entry.is_ca:
         return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
                           crl=_load(layout.crl(entry.name), read_crl))
-    if entry.revoked:
-        return EntryState(entry.name, folder.is_dir(), key, rewrite, certs)
     return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
-                      stores=_read_stores(entry, layout), key_password=key_password)
+                      stores=_read_stores(entry, layout), key_password=opened_with)
 
 
-def _read_key(entry: Entry, layout: Layout, password: str | None) -> tuple[Loaded[PrivateKey], str | None]:
-    """The entry's private key, and why its file must be rewritten to be protected as the spec says."""
+def _read_key(entry: Entry, layout: Layout,
+              password: str | None) -> tuple[Loaded[PrivateKey], str | None, str | None]:
+    """The entry's private key, why its file must be rewritten to be protected as the spec says,
+    and the password that opens the file as it is now."""
     path = layout.key(entry.name, is_ca=entry.is_ca)
     loaded = _load(path, lambda data: read_key(data, password))
     if loaded.value is not None:
         key, encrypted = loaded.value
-        return Loaded(key), "encrypt with key_password" if password and not encrypted else None
+        # A generated key_password may not exist yet (password None): the spec still asks for one.
+        wanted = entry.key_password is not None
+        return Loaded(key), "encrypt with key_password" if wanted and not encrypted else None, \
+            password if encrypted else None
     # A key_password taken out of the spec, or changed, must not cost the key: the password mtlsgen
     # generated for it earlier may still be beside it.
     old = _load(layout.key_password_file(entry.name), lambda data: data.decode(errors="replace").strip()).value
@@ -180,8 +186,8 @@ def _read_key(entry: Entry, layout: Layout, password: str | None) -> tuple[Loade
         retry = _load(path, lambda data: read_key(data, old))
         if retry.value is not None:
             return Loaded(retry.value[0]), ("re-encrypt with the new key_password" if password
-                                            else "decrypt (key_password removed)")
-    return Loaded(problem=loaded.problem), None
+                                            else "decrypt (key_password removed)"), old
+    return Loaded(problem=loaded.problem), None, None
 
 
 def read_state(spec: Spec) -> State:
@@ -189,17 +195,20 @@ def read_state(spec: Spec) -> State:
     layout = Layout(spec.output)
     entries = {e.name: read_entry(e, layout) for e in spec.entries}
     orphans: dict[str, tuple[str, ...]] = {}
-    if layout.root.is_dir():
-        for folder in sorted(layout.root.iterdir()):
-            if folder.name in entries or not folder.is_dir() or folder.is_symlink():
-                continue
-            try:
-                files = tuple(sorted(p.name for p in folder.iterdir()))
-            except OSError:
-                continue
-            # Only a folder holding files mtlsgen writes is one of its old entries.
-            if MANAGED_FILES.intersection(files):
-                orphans[folder.name] = files
+    try:
+        folders = sorted(layout.root.iterdir()) if layout.root.is_dir() else []
+    except OSError as exc:
+        raise PlanError(f"cannot read the output folder {layout.root}: {exc.strerror}") from exc
+    for folder in folders:
+        if folder.name in entries or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            files = tuple(sorted(p.name for p in folder.iterdir()))
+        except OSError:
+            continue
+        # Only a folder holding files mtlsgen writes is one of its old entries.
+        if MANAGED_FILES.intersection(files):
+            orphans[folder.name] = files
     gitignore = _load(layout.gitignore, lambda data: data).value
     modes = _modes(layout.root)
     return State(layout, entries, orphans, layout.root.is_dir(), gitignore, modes.get(""))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from .changes import Plan
 from .entries import Entry, Spec
-from .pki import key_type_of, public_der, signed_by
+from .pki import key_matches, key_type_of, signed_by
 from .rules import cert_sans, days_left, drift, expiry_reason
 from .state import State
 
@@ -47,9 +47,14 @@ class StatusReport:
     stores: tuple[StoreStatus, ...]
 
     @property
+    def problems(self) -> list[str]:
+        """One phrase per certificate or store that needs attention, e.g. `bob: renew due`."""
+        return [f"{c.name}: {c.state}" for c in self.certificates if c.state not in GOOD] + [
+            f"{s.name}/{s.file}: {s.state}" for s in self.stores if s.state != "ok"]
+
+    @property
     def failing(self) -> bool:
-        return any(c.state not in GOOD for c in self.certificates) or any(
-            s.state != "ok" for s in self.stores)
+        return bool(self.problems)
 
 
 def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
@@ -66,12 +71,13 @@ def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
     if entry.imported is None:
         if s.key.value is None:
             return ("missing" if s.key.missing else "invalid"), f"key {s.key.problem}"
-        if public_der(cert.public_key()) != public_der(s.key.value.public_key()):
+        if not key_matches(cert, s.key.value):
             return "invalid", "certificate does not match its key"
     if cert.not_valid_after_utc <= now:
         return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
+    # An imported CA may be a sub-CA signed by a parent mtlsgen does not hold: nothing to check.
     issuer_key = state[entry.issuer].key.value if entry.issuer else s.key.value
-    if issuer_key is not None and not signed_by(cert, issuer_key.public_key()):
+    if entry.imported is None and issuer_key is not None and not signed_by(cert, issuer_key.public_key()):
         return "invalid", f"not signed by {entry.issuer or entry.name}'s key"
     if entry.imported is None:
         issuer_cert = state[entry.issuer].cert if entry.issuer else cert

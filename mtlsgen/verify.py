@@ -21,7 +21,7 @@ from .changes import Plan
 from .entries import Entry, RenewBefore, Role, Spec
 from .formats import certs_pem, key_pem
 from .names import San
-from .pki import generate_key, issue_ca, issue_leaf, public_der
+from .pki import generate_key, issue_ca, issue_leaf, key_matches
 from .state import State, anchor_of
 from .status import store_problems
 
@@ -60,7 +60,7 @@ def chain_checks(spec: Spec, state: State, entry: Entry, now: datetime) -> list[
     if s.key.value is None:
         return [Check("key pair", entry.name, False, f"tls.key {s.key.problem}")]
     leaf, intermediates = s.certs.value[0], list(s.certs.value[1:])
-    matches = public_der(leaf.public_key()) == public_der(s.key.value.public_key())
+    matches = key_matches(leaf, s.key.value)
     out = [Check("key pair", entry.name, matches, "" if matches else "tls.crt does not match tls.key")]
     root_name = spec.root_of(entry.name).name
     root = anchor_of(state, root_name, lambda name: state[name].cert)
@@ -201,7 +201,7 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
         # the key pair and chain checks already report them, so they sit out the handshakes.
         s = state[entry.name]
         return (not entry.revoked and s.cert is not None and s.key.value is not None
-                and public_der(s.cert.public_key()) == public_der(s.key.value.public_key())
+                and key_matches(s.cert, s.key.value)
                 and all(state[r].cert is not None for r in spec.trusted_roots(entry.name)))
 
     def context(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:

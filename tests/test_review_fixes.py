@@ -1,0 +1,140 @@
+"""Regressions found in review: each test is a user's sequence that once lost a key, printed a
+traceback, echoed a secret, or let two applies write at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from mtlsgen import LockError, load_spec, reconcile
+from mtlsgen.fsio import apply_lock
+
+SERVER = "servers:\n  api: {sans: [localhost]}\n"
+
+
+def base(extra: str = "") -> str:
+    """A client that keeps its key, with `extra` lines under it."""
+    return "version: 1\nca: {key: ecdsa-p256}\nclients:\n  alice:\n    key_rotation: never\n" + extra + "\n"
+
+
+def _public(path: Path, password: bytes | None = None) -> bytes:
+    key = serialization.load_pem_private_key(path.read_bytes(), password)
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_removing_key_password_with_a_reissue_keeps_the_key(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(base("    key_password: {generate: true}"))
+    reconcile.apply(load_spec(spec))
+    folder = spec.parent / "certs" / "alice"
+    before = _public(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
+    # In one edit: the password goes, and a SAN change reissues the certificate.
+    spec = write_spec(base("    sans: [alice.example.com]"))
+    reconcile.apply(load_spec(spec))
+    assert _public(folder / "tls.key") == before
+    assert reconcile.plan(load_spec(spec)).pending == ()
+
+
+def test_adding_key_password_with_a_reissue_encrypts_at_once(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(base())
+    reconcile.apply(load_spec(spec))
+    folder = spec.parent / "certs" / "alice"
+    before = _public(folder / "tls.key")
+    spec = write_spec(base("    key_password: {generate: true}\n    sans: [alice.example.com]"))
+    reconcile.apply(load_spec(spec))
+    assert b"ENCRYPTED PRIVATE KEY" in (folder / "tls.key").read_bytes()
+    assert _public(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode()) == before
+    assert reconcile.plan(load_spec(spec)).pending == ()
+
+
+def test_verify_with_a_key_password_change_pending_reports_instead_of_crashing(
+        write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(base("    key_password: {generate: true}") + SERVER)
+    reconcile.apply(load_spec(spec))
+    spec = write_spec(base("    key_password: {env: NEW_KP}") + SERVER)
+    result = run_cli("verify", spec, env={"NEW_KP": "another-password"})
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr  # the files still work together
+
+
+def test_an_issuer_whose_own_issuer_is_undefined_is_a_spec_error(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("""
+        version: 1
+        intermediates:
+          a: {issuer: b}
+          b: {issuer: nope}
+        """)
+    result = run_cli("validate", spec)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "intermediates.b.issuer: issuer 'nope' is not defined" in result.stderr
+
+
+def test_a_percentage_with_a_trailing_space_is_read(write_spec: Callable[..., Path]) -> None:
+    spec = load_spec(write_spec('version: 1\nclients:\n  bob: {renew_before: "33% "}\n'))
+    assert spec["bob"].renew_before.share == pytest.approx(0.33)
+
+
+def test_a_generate_value_is_never_echoed(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec('version: 1\nclients:\n  bob: {keystore: {password: {generate: "S3cr3t-Pw-881"}}}\n')
+    result = run_cli("validate", spec)
+    assert result.returncode == 1
+    assert "generate: can only be true" in result.stderr
+    assert "S3cr3t-Pw-881" not in result.stderr + result.stdout
+
+
+def test_two_applies_of_an_output_whose_parent_is_missing_take_one_lock(write_spec: Callable[..., Path]) -> None:
+    spec = load_spec(write_spec("version: 1\noutput: build/certs\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n"))
+    assert not spec.output.parent.exists()
+    with apply_lock(spec.output), pytest.raises(LockError):
+        reconcile.apply(spec, lock_timeout=0.2)
+    assert not spec.output.exists()
+
+
+def _corporate_chain(folder: Path) -> None:
+    """corp-ca.crt = an issuing CA then the corporate root that signed it; corp-ca.key its key."""
+    now = dt.datetime.now(dt.timezone.utc)
+    root_key, sub_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+
+    def cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
+             path_length: int | None) -> x509.Certificate:
+        return (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .sign(signer, hashes.SHA256()))
+
+    root = cert("Corp Root", root_key, "Corp Root", root_key, None)
+    sub = cert("Corp Issuing CA", sub_key, "Corp Root", root_key, 0)
+    (folder / "corp-ca.crt").write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (sub, root)))
+    (folder / "corp-ca.key").write_bytes(sub_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def test_status_accepts_an_imported_sub_ca(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {import: {cert: corp-ca.crt, key: corp-ca.key}}\n"
+                      "clients:\n  bob: {}\n")
+    _corporate_chain(spec.parent)
+    reconcile.apply(load_spec(spec))
+    result = run_cli("status", spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {c.name: c.state for c in reconcile.status(load_spec(spec)).certificates} == {"ca": "ok", "bob": "ok"}
+
+
+def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
+    reconcile.apply(load_spec(spec))
+    (spec.parent / "certs" / "bob" / "tls.key").unlink()
+    result = run_cli("status", spec)
+    assert result.returncode == 1
+    assert result.stderr == "error: 1 need attention: bob: missing\n"
