@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .changes import Plan
+from .changes import Action, Plan
 from .entries import Entry, Spec
-from .pki import key_matches, key_type_of, signed_by
-from .rules import cert_sans, days_left, drift, expiry_reason
+from .layout import STORE_FILES
+from .pki import key_matches, key_type_of
+from .rules import cert_sans, days_left
 from .state import State
 
 # States that need no action; anything else makes `status` exit 1.
@@ -57,8 +58,9 @@ class StatusReport:
         return bool(self.problems)
 
 
-def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
+def _cert_state(state: State, plan: Plan, entry: Entry, now: datetime,
                 fail_within: timedelta | None) -> tuple[str, str]:
+    """The entry's state, read off the plan (one copy of the rules) plus the facts of its files."""
     s = state[entry.name]
     cert = s.cert
     if entry.revoked:
@@ -75,20 +77,15 @@ def _cert_state(spec: Spec, state: State, entry: Entry, now: datetime,
             return "invalid", "certificate does not match its key"
     if cert.not_valid_after_utc <= now:
         return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
-    # An imported CA may be a sub-CA signed by a parent mtlsgen does not hold: nothing to check.
-    issuer_key = state[entry.issuer].key.value if entry.issuer else s.key.value
-    if entry.imported is None and issuer_key is not None and not signed_by(cert, issuer_key.public_key()):
-        return "invalid", f"not signed by {entry.issuer or entry.name}'s key"
-    if entry.imported is None:
-        issuer_cert = state[entry.issuer].cert if entry.issuer else cert
-        issuer = spec[entry.issuer] if entry.issuer else None
-        crl = issuer.crl.url if issuer is not None and issuer.crl is not None else None
-        reasons = drift(entry, cert, issuer_name=issuer_cert.subject if issuer_cert else None, crl=crl)
-        if reasons:
-            return "drifted", "; ".join(reasons)
-    due = expiry_reason(cert, entry, now) if entry.imported is None else None
-    if due:
-        return "renew due", due
+    change = plan[entry.name]
+    # Stores have rows of their own; what is left is about the certificate and its PEM files.
+    reasons = [r for r in change.reasons if r.partition(":")[0] not in STORE_FILES]
+    if change.action is Action.RENEW:
+        return "renew due", "; ".join(reasons)
+    if change.action is Action.BLOCKED or any("not signed by" in r for r in reasons):
+        return "invalid", "; ".join(reasons)
+    if change.action is not Action.UNCHANGED and reasons:
+        return "drifted", "; ".join(reasons)
     if fail_within is not None and cert.not_valid_after_utc - now <= fail_within:
         return "renew due", f"expires within {fail_within.days} days"
     return "ok", ""
@@ -111,7 +108,7 @@ def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
     certs = []
     for entry in spec.entries:
         cert = state[entry.name].cert
-        st, detail = _cert_state(spec, state, entry, now, fail_within)
+        st, detail = _cert_state(state, plan, entry, now, fail_within)
         certs.append(CertStatus(
             entry.name, entry.role, entry.cn,
             tuple(cert_sans(cert)) if cert is not None and not entry.is_ca else tuple(map(str, entry.sans)),

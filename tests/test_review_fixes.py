@@ -138,3 +138,13 @@ def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -
     result = run_cli("status", spec)
     assert result.returncode == 1
     assert result.stderr == "error: 1 need attention: bob: missing\n"
+
+
+def test_status_agrees_with_plan_after_the_ca_is_renamed(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
+    reconcile.apply(load_spec(spec))
+    renamed = load_spec(write_spec("version: 1\nca: {key: ecdsa-p256, cn: Renamed CA}\nclients:\n  bob: {}\n"))
+    pending = {c.name for c in reconcile.plan(renamed).pending}
+    states = {c.name: c.state for c in reconcile.status(renamed).certificates}
+    assert pending == {"ca", "bob"}
+    assert states == {"ca": "drifted", "bob": "drifted"}
