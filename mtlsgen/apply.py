@@ -19,7 +19,19 @@ from .entries import Entry, Password
 from .errors import PlanError
 from .formats import certs_pem, crl_pem, key_pem
 from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
-from .layout import DIR_MODE, GITIGNORE, GITIGNORE_TEXT, STORE_FILES, Layout, file_mode
+from .layout import (
+    CA_CRL,
+    CA_CRT,
+    CA_KEY,
+    DIR_MODE,
+    GITIGNORE,
+    GITIGNORE_TEXT,
+    STORE_FILES,
+    TLS_CRT,
+    TLS_KEY,
+    Layout,
+    file_mode,
+)
 from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf, signed_by
 from .secrets import new_password, resolve_password
 from .state import State, anchor_of, issuer_chain
@@ -153,13 +165,13 @@ class _Executor:
         chain = [c for c in (*intermediates, anchor) if c is not None]
         for name in change.files:
             path = folder / name
-            if name == "tls.crt":
+            if name == TLS_CRT:
                 self.write(path, certs_pem([cert, *chain[:-1]]))  # the anchor stays out of tls.crt
-            elif name == "tls.key":
+            elif name == TLS_KEY:
                 password = (self.secret(entry.key_password, self.layout.key_password_file(entry.name))
                             if entry.key_password else None)
                 self.write(path, key_pem(self.key_of(entry.name), password))
-            elif name == "ca.crt":
+            elif name == CA_CRT:
                 self.write(path, certs_pem(chain[-1:]))
             else:
                 self.write(path, self.store_bytes(entry, name, [cert, *chain]))
@@ -168,12 +180,12 @@ class _Executor:
         folder = self.layout.folder(entry.name)
         # The key first: a crash between the two leaves a key without a certificate, which the next
         # apply completes, rather than a certificate without its key, which blocks until --replace.
-        for name in sorted(change.files, key=lambda name: name != "ca.key"):
-            if name == "ca.crt":
+        for name in sorted(change.files, key=lambda name: name != CA_KEY):
+            if name == CA_CRT:
                 self.write(folder / name, certs_pem([self.certs[entry.name]]))
-            elif name == "ca.key":
+            elif name == CA_KEY:
                 self.write(folder / name, key_pem(self.key_of(entry.name)))
-            elif name == "ca.crl":
+            elif name == CA_CRL:
                 self.write(folder / name, crl_pem(self.crl(entry, change)))
 
     def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:

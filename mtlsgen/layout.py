@@ -20,7 +20,8 @@ GITIGNORE_TEXT = b"*\n"  # nothing in the output folder is ever committed; the s
 DIR_MODE = 0o700
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
-CA_FILES = ("ca.crt", "ca.key", "ca.crl")
+TLS_CRT, TLS_KEY, CA_CRT, CA_KEY, CA_CRL = "tls.crt", "tls.key", "ca.crt", "ca.key", "ca.crl"
+CA_FILES = (CA_CRT, CA_KEY, CA_CRL)
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,17 @@ class Layout:
         return self.root / name
 
     def cert(self, name: str, *, is_ca: bool) -> Path:
-        return self.folder(name) / ("ca.crt" if is_ca else "tls.crt")
+        return self.folder(name) / (CA_CRT if is_ca else TLS_CRT)
 
     def key(self, name: str, *, is_ca: bool) -> Path:
-        return self.folder(name) / ("ca.key" if is_ca else "tls.key")
+        return self.folder(name) / (CA_KEY if is_ca else TLS_KEY)
 
     def ca_bundle(self, name: str) -> Path:
         """A leaf's ca.crt: the roots its chain ends in."""
-        return self.folder(name) / "ca.crt"
+        return self.folder(name) / CA_CRT
 
     def crl(self, name: str) -> Path:
-        return self.folder(name) / "ca.crl"
+        return self.folder(name) / CA_CRL
 
     def store(self, name: str, kind: StoreKind, fmt: StoreFormat) -> Path:
         return self.folder(name) / f"{kind}.{EXTENSIONS[fmt]}"
@@ -51,7 +52,7 @@ class Layout:
 
     def key_password_file(self, name: str) -> Path:
         """Where a generated key_password is kept (a `{generate: true}` key_password)."""
-        return self.folder(name) / password_file_name("tls.key")
+        return self.folder(name) / password_file_name(TLS_KEY)
 
     @property
     def gitignore(self) -> Path:
@@ -67,7 +68,8 @@ def store_file_name(kind: StoreKind, fmt: StoreFormat) -> str:
     return f"{kind}.{EXTENSIONS[fmt]}"
 
 
-def password_file_name(kind: StoreKind | Literal["tls.key"]) -> str:
+def password_file_name(kind: str) -> str:
+    """Where a generated password is kept: beside its store, or beside tls.key."""
     return f"{kind}.password"
 
 
@@ -76,7 +78,7 @@ STORE_FILES: dict[str, tuple[StoreKind, StoreFormat]] = {
 
 
 def leaf_files(entry: Entry) -> list[str]:
-    names = ["tls.crt", "tls.key", "ca.crt"]
+    names = [TLS_CRT, TLS_KEY, CA_CRT]
     for store in (entry.keystore, entry.truststore):
         if store is not None:
             names += [store_file_name(store.kind, fmt) for fmt in store.formats]
@@ -88,13 +90,13 @@ def password_files(entry: Entry) -> list[str]:
     names = [password_file_name(s.kind) for s in (entry.keystore, entry.truststore)
              if s is not None and s.password.source == "generate"]
     if entry.key_password is not None and entry.key_password.source == "generate":
-        names.append(password_file_name("tls.key"))
+        names.append(password_file_name(TLS_KEY))
     return names
 
 
 # Files an entry may have had under an earlier spec; any of them the spec no longer asks for is removed.
-OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("keystore", "truststore", "tls.key")))
+OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("keystore", "truststore", TLS_KEY)))
 
 # Every file name mtlsgen writes in an entry's folder: an orphan folder is one holding some of these,
 # and pruning deletes only these (a file of the user's keeps the folder).
-MANAGED_FILES = frozenset({"tls.crt", "tls.key", *CA_FILES, *OPTIONAL_LEAF_FILES})
+MANAGED_FILES = frozenset({TLS_CRT, TLS_KEY, *CA_FILES, *OPTIONAL_LEAF_FILES})

@@ -21,11 +21,17 @@ from .entries import Entry, Spec
 from .errors import PlanError
 from .formats import fingerprint
 from .layout import (
+    CA_CRL,
+    CA_CRT,
+    CA_FILES,
+    CA_KEY,
     DIR_MODE,
     GITIGNORE,
     GITIGNORE_TEXT,
     MANAGED_FILES,
     OPTIONAL_LEAF_FILES,
+    TLS_CRT,
+    TLS_KEY,
     file_mode,
     leaf_files,
     password_files,
@@ -140,8 +146,8 @@ class _Planner:
     def certificate(self, entry: Entry) -> _Decision:
         s = self.state[entry.name]
         d = _Decision(entry)
-        key_file = "ca.key" if entry.is_ca else "tls.key"
-        cert_file = "ca.crt" if entry.is_ca else "tls.crt"
+        key_file = CA_KEY if entry.is_ca else TLS_KEY
+        cert_file = CA_CRT if entry.is_ca else TLS_CRT
         where = f"{entry.name}/" if entry.is_ca else ""
         fresh = s.key.missing and s.certs.missing
         if entry.name in self.replace:
@@ -266,7 +272,7 @@ class _Planner:
         if d.new_cert:
             # A kept key is rewritten only when its protection changes (key_password).
             keep_key_file = not d.new_key and not s.key_rewrite
-            d.files = [f for f in leaf_files(entry) if not (keep_key_file and f == "tls.key")]
+            d.files = [f for f in leaf_files(entry) if not (keep_key_file and f == TLS_KEY)]
             return
         chain = self.chain_names(entry)
         root = chain[-1]
@@ -274,20 +280,20 @@ class _Planner:
         certs = s.certs.value or ()
         intermediates, anchor = issuer_chain(self.spec, self.state, entry.name, self.current_cert)
         if renewed and renewed != [root]:
-            d.files.append("tls.crt")
-            d.reasons.append(f"tls.crt: chain updated ({', '.join(n for n in renewed if n != root)} renewed)")
+            d.files.append(TLS_CRT)
+            d.reasons.append(f"{TLS_CRT}: chain updated ({', '.join(n for n in renewed if n != root)} renewed)")
         elif [fingerprint(c) for c in certs[1:]] != [fingerprint(c) for c in intermediates if c]:
-            d.files.append("tls.crt")
-            d.reasons.append("tls.crt: chain out of date")
+            d.files.append(TLS_CRT)
+            d.reasons.append(f"{TLS_CRT}: chain out of date")
         if anchor is None:
-            d.files.append("ca.crt")
-            d.reasons.append(f"ca.crt: {root} renewed")
+            d.files.append(CA_CRT)
+            d.reasons.append(f"{CA_CRT}: {root} renewed")
         elif [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(anchor)]:
-            d.files.append("ca.crt")
-            d.reasons.append(f"ca.crt {s.bundle.problem}" if s.bundle.problem else "ca.crt: not the current root")
+            d.files.append(CA_CRT)
+            d.reasons.append(f"{CA_CRT} {s.bundle.problem}" if s.bundle.problem else f"{CA_CRT}: not the current root")
         if s.key_rewrite:
-            d.files.append("tls.key")
-            d.reasons.append(f"tls.key: {s.key_rewrite}")
+            d.files.append(TLS_KEY)
+            d.reasons.append(f"{TLS_KEY}: {s.key_rewrite}")
         for store in s.stores:
             reason = self.store_reason(entry, s, store, chain)
             if reason:
@@ -329,7 +335,7 @@ class _Planner:
             d.action = Action.REVOKE
             d.remove = sorted(name for name in s.modes if name in MANAGED_FILES)
             if s.cert is None:  # no serial to revoke: say so rather than claim it is in the CRL
-                d.reasons.append(f"tls.crt {s.certs.problem}: its serial is unknown and cannot be added to "
+                d.reasons.append(f"{TLS_CRT} {s.certs.problem}: its serial is unknown and cannot be added to "
                                  f"{entry.issuer}/ca.crl; files removed")
             else:
                 d.reasons.append(f"added to {entry.issuer}/ca.crl; files removed")
@@ -355,21 +361,21 @@ class _Planner:
         if new:
             names = [leaf.name for leaf in revoked_leaves if (c := self.state[leaf.name].cert) is not None
                      and c.serial_number in new]
-            reasons.append(f"ca.crl: revokes {', '.join(names)}")
+            reasons.append(f"{CA_CRL}: revokes {', '.join(names)}")
         elif s.crl.value is None:
-            reasons.append(f"ca.crl {s.crl.problem}")
+            reasons.append(f"{CA_CRL} {s.crl.problem}")
         elif d.new_key:
-            reasons.append("ca.crl: signed by the new key")
+            reasons.append(f"{CA_CRL}: signed by the new key")
         elif d.new_cert:
-            reasons.append(f"ca.crl: re-signed for the reissued {entry.name} certificate")
+            reasons.append(f"{CA_CRL}: re-signed for the reissued {entry.name} certificate")
         elif not self.crl_matches(entry, s.crl.value):
-            reasons.append(f"ca.crl: not issued by {entry.name}'s current certificate and key")
+            reasons.append(f"{CA_CRL}: not issued by {entry.name}'s current certificate and key")
         else:
             window = entry.crl_validity / 3
             next_update = s.crl.value.next_update_utc
             if next_update is None or next_update - window <= self.now:
-                reasons.append(f"ca.crl: next update {next_update:%Y-%m-%d}" if next_update
-                               else "ca.crl: no next update")
+                reasons.append(f"{CA_CRL}: next update {next_update:%Y-%m-%d}" if next_update
+                               else f"{CA_CRL}: no next update")
         self.ca_files(d)
         if reasons:
             number = 1
@@ -379,7 +385,7 @@ class _Planner:
                     number = s.crl.value.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
                 except x509.ExtensionNotFound:
                     number = 1
-            d.files.append("ca.crl")
+            d.files.append(CA_CRL)
             d.reasons += reasons
             d.action = d.action or Action.REPACK
             self.crl_content[entry.name] = (tuple(sorted({**kept, **new}.items())), number)
@@ -392,14 +398,14 @@ class _Planner:
 
     def ca_files(self, d: _Decision) -> None:
         if d.new_cert:
-            d.files = ["ca.crt", "ca.key"] if d.new_key else ["ca.crt"]
+            d.files = [CA_CRT, CA_KEY] if d.new_key else [CA_CRT]
 
     # -- output --------------------------------------------------------------------------------
 
     def modes(self, entry: Entry) -> None:
         """Permission bits a chmod changed are restored, without rewriting the files."""
         d, modes = self.d[entry.name], self.state[entry.name].modes
-        managed = ["ca.crt", "ca.key", "ca.crl"] if entry.is_ca else [*leaf_files(entry), *password_files(entry)]
+        managed = list(CA_FILES) if entry.is_ca else [*leaf_files(entry), *password_files(entry)]
         wanted = {"": DIR_MODE, **{name: file_mode(name) for name in managed if name not in d.files}}
         for name, mode in wanted.items():
             if name in modes and modes[name] != mode:
