@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from .state import State, anchor_of, issuer_chain
 from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+_RSA_COST = {"rsa-4096": 3, "rsa-3072": 2, "rsa-2048": 1}  # ECDSA and Ed25519 keys cost ~0.1 ms
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class _Executor:
         if not pending:
             return ApplyResult((), (), ())
         ensure_dir(self.layout.root)
-        if not self.layout.gitignore.exists() or any(GITIGNORE in c.files for c in pending if c.scope == "output"):
+        # A new output folder gets its .gitignore with its first files; an existing one when the plan says.
+        if not self.state.output_exists or any(GITIGNORE in c.files for c in pending if c.scope == "output"):
             self.write(self.layout.gitignore, GITIGNORE_TEXT)
         self.generate_keys([c for c in pending if c.new_key])
         self.issue()
@@ -98,12 +100,11 @@ class _Executor:
         total = len(changes)
         self.progress("generating keys", 0, total)
         # Slowest first, so that the RSA-4096 keys do not wait behind the cheap ones.
-        ordered = sorted(changes, key=lambda c: -int(self.spec[c.name].key.partition("-")[2] or 0)
-                         if self.spec[c.name].key.startswith("rsa") else 0)
+        ordered = sorted(changes, key=lambda c: _RSA_COST.get(self.spec[c.name].key, 0), reverse=True)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {c.name: pool.submit(generate_key, self.spec[c.name].key) for c in ordered}
-            for done, (name, future) in enumerate(futures.items(), start=1):
-                self.keys[name] = future.result()
+            futures = {pool.submit(generate_key, self.spec[c.name].key): c.name for c in ordered}
+            for done, future in enumerate(as_completed(futures), start=1):
+                self.keys[futures[future]] = future.result()
                 self.progress("generating keys", done, total)
 
     def key_of(self, name: str) -> PrivateKey:
