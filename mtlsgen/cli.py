@@ -68,8 +68,11 @@ def _usage_errors_exit_1() -> Iterator[None]:
     try:
         yield
     except click.UsageError as exc:
-        exc.exit_code = 1  # type: ignore[misc]  # click declares it per class; this instance only
-        raise
+        # One line, like every other error; click's own multi-line usage block is only a --help away.
+        command = exc.ctx.command_path if exc.ctx is not None else "mtlsgen"
+        make_console(stderr=True, no_color=_no_color()).print(
+            f"error: {exc.format_message()} (see `{command} --help`)", style="red", overflow="ignore", crop=False)
+        sys.exit(1)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})

@@ -216,7 +216,10 @@ class SpecFile(_Strict):
     @field_validator("intermediates", "servers", "clients", mode="before")
     @classmethod
     def _empty_entry_takes_defaults(cls, value: Any) -> Any:
-        # `bob:` with nothing after it reads as null in YAML; users mean "bob, all defaults".
+        # `bob:` with nothing after it reads as null in YAML; users mean "bob, all defaults". Likewise a
+        # section whose last entry was deleted (`clients:` alone) means no entries.
+        if value is None:
+            return {}
         if isinstance(value, dict):
             return {name: {} if entry is None else entry for name, entry in value.items()}
         return value

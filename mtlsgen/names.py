@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from cryptography import x509
+
 SanKind = Literal["DNS", "IP", "URI", "email"]
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -58,18 +60,29 @@ def dns_name(text: str) -> str:
 
 
 def _uri(text: str) -> str:
-    parts = urlsplit(text)
+    if not text.isascii():
+        # A certificate holds URIs as ASCII (RFC 5280 4.2.1.6): an IDN host must be written as punycode.
+        raise ValueError(f"{text!r}: a URI in a certificate is ASCII; write an international host as "
+                         "punycode (xn--…)")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid URI ({exc})") from None
     if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", parts.scheme or "") or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not a valid URI")
-    if "://" in text and not parts.hostname:
+    if "://" in text and not host:
         raise ValueError(f"{text!r} is a URI without a host")
     return text
 
 
 def _email(text: str) -> str:
     local, at, domain = text.rpartition("@")
-    if not at or not local or any(c.isspace() or c in "<>()[],;:\"" for c in local):
+    if not at or not local or "@" in local or any(c.isspace() or c in "<>()[],;:\"" for c in local):
         raise ValueError(f"{text!r} is not a valid e-mail address")
+    if not local.isascii():
+        # RFC 5280 rfc822Name is ASCII; internationalised mailboxes need SmtpUTF8Mailbox, not supported.
+        raise ValueError(f"{text!r}: the part before @ must be ASCII in a certificate")
     try:
         return f"{local}@{dns_name(domain)}"
     except ValueError:
@@ -95,7 +108,15 @@ def _storable(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address)
 
 def parse_san(text: str) -> San:
     """Type a SAN by its form (IP, `://` URI, `@` e-mail, else DNS) or by a forced prefix."""
-    text = text.strip()
+    san = _typed_san(text.strip())
+    try:
+        general_name(san)  # what the certificate builder will be given: refuse here what it would
+    except ValueError as exc:
+        raise ValueError(f"{text!r} cannot be put in a certificate ({exc})") from None
+    return san
+
+
+def _typed_san(text: str) -> San:
     prefix, colon, rest = text.partition(":")
     kind = _PREFIXES.get(prefix.lower()) if colon else None
     if kind is not None and not rest.startswith("//"):  # `dns://…` or `ip://…` is a URI, not a prefix
@@ -136,3 +157,25 @@ def format_duration(delta: timedelta) -> str:
             return f"{seconds // size}{unit}"
     days = delta.total_seconds() / 86400
     return f"{days:.1f}d"
+
+
+def general_name(san: San) -> x509.GeneralName:
+    if san.kind == "DNS":
+        return x509.DNSName(san.value)
+    if san.kind == "IP":
+        return x509.IPAddress(ipaddress.ip_address(san.value))
+    if san.kind == "URI":
+        return x509.UniformResourceIdentifier(san.value)
+    return x509.RFC822Name(san.value)
+
+
+def san_of(general: x509.GeneralName) -> San:
+    if isinstance(general, x509.DNSName):
+        return San("DNS", general.value)
+    if isinstance(general, x509.IPAddress):
+        return San("IP", str(general.value))
+    if isinstance(general, x509.UniformResourceIdentifier):
+        return San("URI", general.value)
+    if isinstance(general, x509.RFC822Name):
+        return San("email", general.value)
+    return San("DNS", f"<unsupported {type(general).__name__}>")

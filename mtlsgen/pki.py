@@ -6,7 +6,6 @@ does; every KeyUsage flag is written out so the choice is visible.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .entries import Entry
-from .names import San
+from .names import general_name
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -70,28 +69,6 @@ def public_der(key: PublicKeyTypes) -> bytes:
 def subject_name(entry: Entry) -> x509.Name:
     attrs = [*entry.subject, ("CN", entry.cn)]
     return x509.Name([x509.NameAttribute(_NAME_OIDS[k], v) for k, v in attrs])
-
-
-def general_name(san: San) -> x509.GeneralName:
-    if san.kind == "DNS":
-        return x509.DNSName(san.value)
-    if san.kind == "IP":
-        return x509.IPAddress(ipaddress.ip_address(san.value))
-    if san.kind == "URI":
-        return x509.UniformResourceIdentifier(san.value)
-    return x509.RFC822Name(san.value)
-
-
-def san_of(general: x509.GeneralName) -> San:
-    if isinstance(general, x509.DNSName):
-        return San("DNS", general.value)
-    if isinstance(general, x509.IPAddress):
-        return San("IP", str(general.value))
-    if isinstance(general, x509.UniformResourceIdentifier):
-        return San("URI", general.value)
-    if isinstance(general, x509.RFC822Name):
-        return San("email", general.value)
-    return San("DNS", f"<unsupported {type(general).__name__}>")
 
 
 def _hash_for(key: PrivateKey) -> hashes.SHA256 | None:

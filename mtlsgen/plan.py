@@ -103,6 +103,12 @@ class _Planner:
         """The output folder's own files: its .gitignore, and its mode."""
         if not self.state.output_exists:
             return None  # made whole by the first apply
+        if self.state.gitignore != GITIGNORE_TEXT and self.state.foreign:
+            # Not a folder mtlsgen made (its .gitignore says "*"): someone's home, or a shared folder.
+            # Writing a .gitignore or changing its mode there would damage it.
+            shown = ", ".join(self.state.foreign[:3]) + (", …" if len(self.state.foreign) > 3 else "")
+            raise PlanError(f"the output folder {self.label}/ already holds files mtlsgen did not write "
+                            f"({shown}); point `output:` at a new or empty folder")
         reasons, files, chmod = [], [], []
         if self.state.gitignore != GITIGNORE_TEXT:
             what = "missing" if self.state.gitignore is None else "does not say *"
@@ -331,9 +337,10 @@ class _Planner:
 
     def revoked(self, entry: Entry) -> None:
         d, s = self.d[entry.name], self.state[entry.name]
-        if s.folder_exists:
+        remove = sorted(name for name in s.modes if name in MANAGED_FILES)
+        if remove:  # a folder left holding only the user's files has nothing more to revoke
             d.action = Action.REVOKE
-            d.remove = sorted(name for name in s.modes if name in MANAGED_FILES)
+            d.remove = remove
             if s.cert is None:  # no serial to revoke: say so rather than claim it is in the CRL
                 d.reasons.append(f"{TLS_CRT} {s.certs.problem}: its serial is unknown and cannot be added to "
                                  f"{entry.issuer}/ca.crl; files removed")
@@ -353,7 +360,8 @@ class _Planner:
             cert = self.state[leaf.name].cert
             if cert is not None and cert.serial_number not in kept and not d.new_key:
                 new[cert.serial_number] = self.now
-        wanted = entry.crl is not None or bool(revoked_leaves) or bool(kept)
+        # A CRL once written stays, re-signed if its CA is re-keyed: relying parties may fetch it.
+        wanted = entry.crl is not None or bool(revoked_leaves) or s.crl.value is not None
         if not wanted:
             self.ca_files(d)
             return

@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .entries import Entry
-from .names import format_duration
-from .pki import CLOCK_SKEW, key_type_of, san_of, subject_name
+from .names import format_duration, san_of
+from .pki import CLOCK_SKEW, key_type_of, subject_name
 
 _USAGE_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
 # Lifetimes are compared with some slack: a certificate's dates are whole seconds.

@@ -117,7 +117,9 @@ def parse_file(source: Source) -> model.SpecFile:
     try:
         return model.SpecFile.model_validate(source.value)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
+        # A typo explains the "required" error it causes (`versoin: 1`): report the typo first.
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         raise source.error(_data_path(source.value, first["loc"]), _reason(first)) from None
 
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from .entries import Entry, Spec, StoreSpec
 from .errors import PlanError
 from .formats import Unreadable, read_certs, read_crl, read_key
-from .layout import MANAGED_FILES, Layout, store_file_name
+from .layout import GITIGNORE, MANAGED_FILES, Layout, store_file_name
 from .pki import PrivateKey
 from .secrets import check_pkcs12_password, resolve_password
 from .stores import StoreContent, read_jks, read_p12
@@ -76,6 +76,7 @@ class State:
     output_exists: bool
     gitignore: bytes | None = None
     output_mode: int | None = None
+    foreign: tuple[str, ...] = ()  # what the output folder holds that is not mtlsgen's
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -195,12 +196,18 @@ def read_state(spec: Spec) -> State:
     layout = Layout(spec.output)
     entries = {e.name: read_entry(e, layout) for e in spec.entries}
     orphans: dict[str, tuple[str, ...]] = {}
+    if layout.root.exists() and not layout.root.is_dir():
+        raise PlanError(f"the output folder {layout.root} is a file; set `output:` to a folder")
     try:
         folders = sorted(layout.root.iterdir()) if layout.root.is_dir() else []
     except OSError as exc:
         raise PlanError(f"cannot read the output folder {layout.root}: {exc.strerror}") from exc
+    foreign = []
     for folder in folders:
-        if folder.name in entries or not folder.is_dir() or folder.is_symlink():
+        if folder.name in entries or folder.name == GITIGNORE:
+            continue
+        if not folder.is_dir() or folder.is_symlink():
+            foreign.append(folder.name)
             continue
         try:
             files = tuple(sorted(p.name for p in folder.iterdir()))
@@ -209,9 +216,11 @@ def read_state(spec: Spec) -> State:
         # Only a folder holding files mtlsgen writes is one of its old entries.
         if MANAGED_FILES.intersection(files):
             orphans[folder.name] = files
+        else:
+            foreign.append(folder.name)
     gitignore = _load(layout.gitignore, lambda data: data).value
     modes = _modes(layout.root)
-    return State(layout, entries, orphans, layout.root.is_dir(), gitignore, modes.get(""))
+    return State(layout, entries, orphans, layout.root.is_dir(), gitignore, modes.get(""), tuple(foreign))
 
 
 def _modes(folder: Path) -> dict[str, int]:

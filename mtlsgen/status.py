@@ -63,8 +63,9 @@ def _cert_state(state: State, plan: Plan, entry: Entry, now: datetime,
     """The entry's state, read off the plan (one copy of the rules) plus the facts of its files."""
     s = state[entry.name]
     cert = s.cert
+    change = plan[entry.name]
     if entry.revoked:
-        if s.folder_exists:  # apply has yet to carry the revocation out
+        if change.action is Action.REVOKE:  # apply has yet to carry the revocation out
             return "drifted", "revoked in the spec; apply adds it to its issuer's CRL and removes its files"
         # With the files gone the serial is unknown: it is in the issuer's CRL only if it was ever issued.
         return "revoked", "revoked in the spec; no files"
@@ -77,12 +78,11 @@ def _cert_state(state: State, plan: Plan, entry: Entry, now: datetime,
             return "invalid", "certificate does not match its key"
     if cert.not_valid_after_utc <= now:
         return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
-    change = plan[entry.name]
     # Stores have rows of their own; what is left is about the certificate and its PEM files.
     reasons = [r for r in change.reasons if r.partition(":")[0] not in STORE_FILES]
     if change.action is Action.RENEW:
         return "renew due", "; ".join(reasons)
-    if change.action is Action.BLOCKED or any("not signed by" in r for r in reasons):
+    if any("not signed by" in r for r in reasons):
         return "invalid", "; ".join(reasons)
     if change.action is not Action.UNCHANGED and reasons:
         return "drifted", "; ".join(reasons)

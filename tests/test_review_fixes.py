@@ -148,3 +148,72 @@ def test_status_agrees_with_plan_after_the_ca_is_renamed(write_spec: Callable[..
     states = {c.name: c.state for c in reconcile.status(renamed).certificates}
     assert pending == {"ca", "bob"}
     assert states == {"ca": "drifted", "bob": "drifted"}
+
+
+@pytest.mark.parametrize("san", ["a@b@c", "email:a@b@c", "ü@b.com", "http://münchen.de/", "http://[::1"])
+def test_a_san_a_certificate_cannot_hold_is_a_spec_error(write_spec: Callable[..., Path], san: str) -> None:
+    spec = write_spec(f'version: 1\nca: {{key: ecdsa-p256}}\nclients:\n  c: {{sans: ["{san}"]}}\n')
+    for command in ("validate", "apply"):
+        result = run_cli(command, spec)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith("error: pki.yaml:4: clients.c.sans[0]: ") and result.stderr.count("\n") == 1
+    assert not (spec.parent / "certs").exists()
+
+
+def test_an_output_folder_holding_someone_elses_files_is_refused(write_spec: Callable[..., Path]) -> None:
+    root = write_spec("version: 1\n").parent
+    shared = root / "shared"
+    shared.mkdir()
+    (shared / ".gitignore").write_text("node_modules/\n")
+    (shared / "README").write_text("ours")
+    shared.chmod(0o755)
+    (root / "team").mkdir()
+    spec_file = root / "team" / "pki.yaml"
+    spec_file.write_text("version: 1\noutput: ../shared\nca: {key: ecdsa-p256}\nclients:\n  c: {}\n")
+    result = run_cli("apply", spec_file)
+    assert result.returncode == 1
+    assert "already holds files mtlsgen did not write (README)" in result.stderr
+    assert sorted(p.name for p in shared.iterdir()) == [".gitignore", "README"]
+    assert (shared / ".gitignore").read_text() == "node_modules/\n"
+    assert shared.stat().st_mode & 0o777 == 0o755
+
+
+def test_an_output_that_is_a_file_is_a_clear_error(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\noutput: notes.txt\nclients:\n  c: {}\n")
+    (spec.parent / "notes.txt").write_text("mine")
+    result = run_cli("plan", spec)
+    assert result.returncode == 1 and "is a file" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_revoked_entry_whose_folder_keeps_a_user_file_settles(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
+    reconcile.apply(load_spec(spec))
+    (spec.parent / "certs" / "bob" / "notes.txt").write_text("mine")
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {revoked: true}\n")
+    reconcile.apply(load_spec(spec))
+    assert reconcile.plan(load_spec(spec)).pending == ()
+    assert {c.name: c.state for c in reconcile.status(load_spec(spec)).certificates}["bob"] == "revoked"
+
+
+def test_replacing_the_ca_re_signs_its_crl_at_once(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n  carol: {}\n")
+    reconcile.apply(load_spec(spec))
+    spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {revoked: true}\n  carol: {}\n")
+    reconcile.apply(load_spec(spec))
+    spec = write_spec("version: 1\nca: {key: ecdsa-p384}\nclients:\n  carol: {}\n")  # bob deleted too
+    reconcile.apply(load_spec(spec), replace=["ca"])
+    out = spec.parent / "certs" / "ca"
+    crl = x509.load_pem_x509_crl((out / "ca.crl").read_bytes())
+    root = x509.load_pem_x509_certificate((out / "ca.crt").read_bytes())
+    assert crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
+    assert reconcile.plan(load_spec(spec)).pending == ()
+
+
+def test_a_typo_is_reported_before_the_key_it_hides(write_spec: Callable[..., Path]) -> None:
+    result = run_cli("validate", write_spec("versoin: 1\n"))
+    assert result.stderr == "error: pki.yaml:1: versoin: unknown key; did you mean 'version'?\n"
+
+
+def test_a_section_left_empty_has_no_entries(write_spec: Callable[..., Path]) -> None:
+    spec = load_spec(write_spec("version: 1\nservers:\n  api: {sans: [api.example.com]}\nclients:\n"))
+    assert [e.name for e in spec.entries] == ["ca", "api"]

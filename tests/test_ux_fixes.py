@@ -175,11 +175,12 @@ def test_usage_error_exits_1_with_clicks_message(tmp_path: Path, args: list[str]
     argv = [a.format(dir=tmp_path) for a in args]
     result = CliRunner().invoke(main, argv)
     assert result.exit_code == 1, result.output
-    assert "Error: " in result.stderr and message in result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1  # one line, like every other error
     assert result.stdout == ""
     proc = run_cli(*argv, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "Error: " in proc.stderr and message in proc.stderr
+    assert proc.stderr.startswith("error: ") and message in proc.stderr and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr
 
 
