@@ -7,19 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import public_key_of, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from engine_helpers import BASE_SPEC, spec_at
 
 from mtlsgen import LockError, PlanError, reconcile
 from mtlsgen.fsio import apply_lock
-
-
-def _public(path: Path, password: bytes | None = None) -> bytes:
-    key = serialization.load_pem_private_key(path.read_bytes(), password)
-    return key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def test_prune_deletes_only_what_mtlsgen_wrote(tmp_path: Path) -> None:
@@ -102,14 +96,14 @@ def test_removing_key_password_keeps_the_key(tmp_path: Path) -> None:
     reconcile.apply(spec)
     folder = tmp_path / "certs" / "alice"
     password = (folder / "tls.key.password").read_text().strip().encode()
-    before = _public(folder / "tls.key", password)
+    before = public_key_of(folder / "tls.key", password)
 
     spec = spec_at(tmp_path, BASE_SPEC.replace("  alice: {}\n", "  alice: {key_rotation: never}\n"))
     change = reconcile.plan(spec)["alice"]
     assert change.action.value == "repack", change
     assert "tls.key: decrypt (key_password removed)" in change.reasons
     reconcile.apply(spec)
-    assert _public(folder / "tls.key") == before  # readable without a password, same key
+    assert public_key_of(folder / "tls.key") == before  # readable without a password, same key
     assert not (folder / "tls.key.password").exists()
     assert reconcile.plan(spec).pending == ()
 
@@ -118,14 +112,14 @@ def test_a_new_key_password_re_encrypts_the_same_key(tmp_path: Path) -> None:
     spec = spec_at(tmp_path, BASE_SPEC.replace("  alice: {}\n", "  alice: {key_password: {generate: true}}\n"))
     reconcile.apply(spec)
     folder = tmp_path / "certs" / "alice"
-    before = _public(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
+    before = public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
     serial = x509.load_pem_x509_certificate((folder / "tls.crt").read_bytes()).serial_number
 
     spec = spec_at(tmp_path, BASE_SPEC.replace("  alice: {}\n", "  alice: {key_password: {env: ALICE_KP}}\n"))
     result = run_cli("apply", cwd=tmp_path, env={"ALICE_KP": "a-new-secret"})
     assert result.returncode == 0, result.stderr
     assert "tls.key: re-encrypt with the new key_password" in result.stdout
-    assert _public(folder / "tls.key", b"a-new-secret") == before
+    assert public_key_of(folder / "tls.key", b"a-new-secret") == before
     assert x509.load_pem_x509_certificate((folder / "tls.crt").read_bytes()).serial_number == serial
 
 

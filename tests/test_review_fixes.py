@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import public_key_of, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,20 +25,15 @@ def base(extra: str = "") -> str:
     return "version: 1\nca: {key: ecdsa-p256}\nclients:\n  alice:\n    key_rotation: never\n" + extra + "\n"
 
 
-def _public(path: Path, password: bytes | None = None) -> bytes:
-    key = serialization.load_pem_private_key(path.read_bytes(), password)
-    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def test_removing_key_password_with_a_reissue_keeps_the_key(write_spec: Callable[..., Path]) -> None:
     spec = write_spec(base("    key_password: {generate: true}"))
     reconcile.apply(load_spec(spec))
     folder = spec.parent / "certs" / "alice"
-    before = _public(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
+    before = public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
     # In one edit: the password goes, and a SAN change reissues the certificate.
     spec = write_spec(base("    sans: [alice.example.com]"))
     reconcile.apply(load_spec(spec))
-    assert _public(folder / "tls.key") == before
+    assert public_key_of(folder / "tls.key") == before
     assert reconcile.plan(load_spec(spec)).pending == ()
 
 
@@ -46,11 +41,11 @@ def test_adding_key_password_with_a_reissue_encrypts_at_once(write_spec: Callabl
     spec = write_spec(base())
     reconcile.apply(load_spec(spec))
     folder = spec.parent / "certs" / "alice"
-    before = _public(folder / "tls.key")
+    before = public_key_of(folder / "tls.key")
     spec = write_spec(base("    key_password: {generate: true}\n    sans: [alice.example.com]"))
     reconcile.apply(load_spec(spec))
     assert b"ENCRYPTED PRIVATE KEY" in (folder / "tls.key").read_bytes()
-    assert _public(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode()) == before
+    assert public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode()) == before
     assert reconcile.plan(load_spec(spec)).pending == ()
 
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import line_of, one_error_line, run_cli
 
 FAST_JVM = ("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC")
 
@@ -28,19 +28,6 @@ def assert_opens(store: Path, password: str, kind: str = "PrivateKeyEntry") -> N
     result = keytool_list(store, password)
     assert result.returncode == 0, f"{store.name}: {result.stdout}{result.stderr}"
     assert "contains 1 entry" in result.stdout and kind in result.stdout, result.stdout
-
-
-def line_of(spec: Path, text: str) -> int:
-    """The 1-based line of the spec that contains `text`."""
-    return next(i for i, line in enumerate(spec.read_text().splitlines(), start=1) if text in line)
-
-
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 # -- {env: NAME} -------------------------------------------------------------------------------

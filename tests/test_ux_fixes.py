@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, run_cli
+from conftest import REPO, line_of, one_error_line, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,18 +40,6 @@ servers:
 clients:
   bob: {}
 """
-
-
-def line_of(spec: Path, text: str) -> int:
-    return next(i for i, line in enumerate(spec.read_text().splitlines(), start=1) if text in line)
-
-
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def tree(folder: Path) -> list[str]:
