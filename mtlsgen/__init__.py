@@ -12,16 +12,16 @@ their parts; importing everything here, once, binds the names to the functions f
 
 from __future__ import annotations
 
-from .apply import ApplyResult, apply_plan
-from .changes import Action, Change, Plan
-from .entries import Entry, Spec
+from ._api import apply, plan, status, verify
+from .engine.apply import ApplyResult, apply_plan
+from .engine.changes import Action, Change, Plan
+from .engine.plan import make_plan
+from .engine.state import State, read_state
 from .errors import LockError, MissingExtraError, MtlsgenError, PlanError, SpecError
-from .plan import make_plan
-from .reconcile import apply, plan, status, verify
-from .spec import load_spec
-from .state import State, read_state
-from .status import StatusReport
-from .verify import VerifyReport
+from .reports.status import StatusReport
+from .reports.verify import VerifyReport
+from .spec.entries import Entry, Spec
+from .spec.load import load_spec
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from engine_helpers import assert_verifies, cert, changed, differing_bytes, snapshot, spec_at, utcnow
 
-from mtlsgen import reconcile
+import mtlsgen
 
 SPEC = """
 version: 1
@@ -72,18 +72,18 @@ CASES = [
 @pytest.mark.parametrize(("old", "new", "name", "action", "reason", "check"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_one_change_reissues_only_that_entry(tmp_path: Path, old, new, name, action, reason, check) -> None:
-    reconcile.apply(spec_at(tmp_path, SPEC))
+    mtlsgen.apply(spec_at(tmp_path, SPEC))
     out = tmp_path / "certs"
     before = snapshot(out)
     old_cert = cert(out / name / "tls.crt")
     assert SPEC.count(old) == 1
     spec = spec_at(tmp_path, SPEC.replace(old, new))
 
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert {c.name: c.action.value for c in the_plan.pending} == {name: action}
     assert the_plan[name].reasons == (reason,)
 
-    _, result = reconcile.apply(spec)
+    _, result = mtlsgen.apply(spec)
     after = snapshot(out)
     # Only this entry's certificate and key have new bytes; every other file is untouched.
     assert differing_bytes(before, after) == {f"{name}/tls.crt", f"{name}/tls.key"}
@@ -93,23 +93,23 @@ def test_one_change_reissues_only_that_entry(tmp_path: Path, old, new, name, act
     assert check(new_cert)
     assert new_cert.serial_number != old_cert.serial_number
     assert_verifies(out / name / "ca.crt", out / name / "tls.crt")
-    assert reconcile.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
 
 
 def test_ca_validity_change_keeps_its_key_and_its_leaves(tmp_path: Path) -> None:
-    reconcile.apply(spec_at(tmp_path, SPEC))
+    mtlsgen.apply(spec_at(tmp_path, SPEC))
     out = tmp_path / "certs"
     before = snapshot(out)
     spec = spec_at(tmp_path, SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: ecdsa-p256, validity: 5y}"))
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert the_plan["ca"].action.value == "reissue"
     assert the_plan["ca"].reasons == ("validity: 10y → 5y",)
     # The leaves are not reissued; their ca.crt follows the new root.
     assert {c.name: c.action.value for c in the_plan.pending} == {
         "ca": "reissue", "api": "repack", "alice": "repack", "bob": "repack"}
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     after = snapshot(out)
     assert differing_bytes(before, after) == {"ca/ca.crt", "api/ca.crt", "alice/ca.crt", "bob/ca.crt"}
     for name in ("api", "alice", "bob"):
         assert_verifies(out / name / "ca.crt", out / name / "tls.crt")
-    assert reconcile.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()

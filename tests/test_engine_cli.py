@@ -12,8 +12,9 @@ from pathlib import Path
 from conftest import run_cli
 from engine_helpers import assert_verifies, changed, snapshot, write
 
-from mtlsgen import load_spec, reconcile
-from mtlsgen.fsio import apply_lock
+import mtlsgen
+from mtlsgen import load_spec
+from mtlsgen.engine.fsio import apply_lock
 
 SPEC = """
 version: 1
@@ -76,7 +77,7 @@ def test_plan_text_of_a_fresh_spec(tmp_path: Path) -> None:
 
 
 def test_plan_text_after_changes(tmp_path: Path) -> None:
-    reconcile.apply(load_spec(_setup(tmp_path)))
+    mtlsgen.apply(load_spec(_setup(tmp_path)))
     _setup(tmp_path, SPEC.replace("alice: {sans: [alice.example.com]}",
                                   "alice: {sans: [alice.example.com, alice2.example.com]}"))
     result = run_cli("plan", cwd=tmp_path)
@@ -184,7 +185,7 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
 def test_detailed_exitcode(tmp_path: Path) -> None:
     spec_file = _setup(tmp_path)
     assert run_cli("plan", "--detailed-exitcode", "--json", cwd=tmp_path).returncode == 2
-    reconcile.apply(load_spec(spec_file))
+    mtlsgen.apply(load_spec(spec_file))
     result = run_cli("plan", "--detailed-exitcode", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == "No changes: 5 up to date.\n"
     (tmp_path / "certs" / "bob" / "tls.key").unlink()
@@ -215,7 +216,7 @@ def test_second_apply_fails_clearly_while_the_lock_is_held(tmp_path: Path) -> No
 
 
 def test_orphans_are_reported_and_only_pruned_on_request(tmp_path: Path) -> None:
-    reconcile.apply(load_spec(_setup(tmp_path)))
+    mtlsgen.apply(load_spec(_setup(tmp_path)))
     out = tmp_path / "certs"
     _setup(tmp_path, SPEC.replace("  bob: {}\n", ""))
     before = snapshot(out)
@@ -240,4 +241,4 @@ def test_orphans_are_reported_and_only_pruned_on_request(tmp_path: Path) -> None
     assert not (out / "bob").exists()
     after = snapshot(out)
     assert {p for p in changed(before, after, files_only=False) if not p.startswith("bob")} == set()
-    assert reconcile.plan(load_spec(tmp_path / "pki.yaml")).changes[-1].name == "dave"  # no orphan left
+    assert mtlsgen.plan(load_spec(tmp_path / "pki.yaml")).changes[-1].name == "dave"  # no orphan left

@@ -22,7 +22,8 @@ from engine_helpers import (
     utcnow,
 )
 
-from mtlsgen import Spec, reconcile
+import mtlsgen
+from mtlsgen import Spec
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -30,7 +31,7 @@ SECOND = timedelta(seconds=1)
 
 def _settled(spec: Spec, at: datetime) -> None:
     """Right after an apply at `at`, a plan one second later has nothing to do (no renewal loop)."""
-    the_plan = reconcile.plan(spec, now=at + SECOND)
+    the_plan = mtlsgen.plan(spec, now=at + SECOND)
     assert the_plan.pending == (), [(c.name, c.action.value, c.reasons) for c in the_plan.pending]
 
 
@@ -50,21 +51,21 @@ def test_leaf_past_its_renewal_time_renews_and_the_ca_does_not(tmp_path: Path) -
         """)
     now = utcnow()
     start = now - 70 * DAY
-    reconcile.apply(spec, now=start)
+    mtlsgen.apply(spec, now=start)
     _settled(spec, start)
     out = tmp_path / "certs"
     # 90d with renew_before 33%: due 29.7 days before it expires, i.e. 60.3 days after issue.
-    assert reconcile.plan(spec, now=start + 60 * DAY).pending == ()
-    assert pending_names(reconcile.plan(spec, now=start + 61 * DAY)) == {"api": "renew"}
+    assert mtlsgen.plan(spec, now=start + 60 * DAY).pending == ()
+    assert pending_names(mtlsgen.plan(spec, now=start + 61 * DAY)) == {"api": "renew"}
 
-    the_plan = reconcile.plan(spec, now=now)
+    the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"api": "renew"}
     expires = (start + 90 * DAY).strftime("%Y-%m-%d")
     assert the_plan["api"].reasons == (f"expires {expires}, in 20 days (renew_before 33%)",)
     assert the_plan["ca"].action.value == "unchanged"
 
     before = snapshot(out)
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     after = snapshot(out)
     assert differing_bytes(before, after) == {"api/tls.crt", "api/tls.key"}
     assert {p for p in changed(before, after) if not p.startswith("api/")} == set()
@@ -83,11 +84,11 @@ def test_expired_leaf_is_renewed_with_reason_expired(tmp_path: Path) -> None:
         """)
     now = utcnow()
     start = now - 30 * DAY
-    reconcile.apply(spec, now=start)
-    the_plan = reconcile.plan(spec, now=now)
+    mtlsgen.apply(spec, now=start)
+    the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"alice": "renew"}
     assert the_plan["alice"].reasons == (f"expired {(start + 10 * DAY):%Y-%m-%d}",)
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     assert_verifies(tmp_path / "certs" / "alice" / "ca.crt", tmp_path / "certs" / "alice" / "tls.crt")
     _settled(spec, now)
 
@@ -104,19 +105,19 @@ def test_ca_past_its_renewal_time_keeps_its_key_and_its_leaves(tmp_path: Path) -
         """)
     now = utcnow()
     start = now - 91 * DAY
-    reconcile.apply(spec, now=start)
+    mtlsgen.apply(spec, now=start)
     _settled(spec, start)
     out = tmp_path / "certs"
     before = snapshot(out)
     old_root_public = _public(out / "ca" / "ca.crt")
 
-    the_plan = reconcile.plan(spec, now=now)
+    the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"ca": "renew", "api": "repack", "alice": "repack"}
     expires = f"{(start + 100 * DAY):%Y-%m-%d}"
     assert the_plan["ca"].reasons == (f"expires {expires}, in 9 days (renew_before 10d)",)
     assert any("ca.crt" in r for r in the_plan["api"].reasons)
 
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     after = snapshot(out)
     # Same CA key, new CA certificate; leaves keep certificate and key, only their ca.crt follows.
     assert differing_bytes(before, after) == {"ca/ca.crt", "api/ca.crt", "alice/ca.crt"}
@@ -141,21 +142,21 @@ def test_ca_with_too_little_life_left_is_renewed_before_it_issues_a_leaf(tmp_pat
     spec = spec_at(tmp_path, spec_text)
     now = utcnow()
     start = now - 60 * DAY  # the CA has 40 days left today
-    reconcile.apply(spec, now=start)
+    mtlsgen.apply(spec, now=start)
     out = tmp_path / "certs"
-    assert reconcile.plan(spec, now=now).pending == ()  # nothing asks the CA for more than 40 days
+    assert mtlsgen.plan(spec, now=now).pending == ()  # nothing asks the CA for more than 40 days
     ca_key = (out / "ca" / "ca.key").read_bytes()
     api_crt = (out / "api" / "tls.crt").read_bytes()
 
     late = "        clients:\n          late: {key: ecdsa-p256, validity: 90d}\n"
     spec = spec_at(tmp_path, spec_text.rstrip(" ") + late)
-    the_plan = reconcile.plan(spec, now=now)
+    the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"ca": "renew", "late": "create", "api": "repack"}
     (reason,) = the_plan["ca"].reasons
     assert f"expires {(start + 100 * DAY):%Y-%m-%d}" in reason and "late" in reason
     assert f"{(now + 90 * DAY):%Y-%m-%d}" in reason
 
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     root, late = cert(out / "ca" / "ca.crt"), cert(out / "late" / "tls.crt")
     assert late.not_valid_after_utc == now + 90 * DAY
     assert late.not_valid_after_utc <= root.not_valid_after_utc
@@ -170,7 +171,7 @@ def test_ca_with_too_little_life_left_is_renewed_before_it_issues_a_leaf(tmp_pat
 def test_replace_ca_reissues_everything_with_new_keys(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
     now = utcnow()
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     out = tmp_path / "certs"
     leaves = ("api", "alice", "bob")
     serials = {n: cert(out / n / "tls.crt").serial_number for n in leaves}
@@ -178,7 +179,7 @@ def test_replace_ca_reissues_everything_with_new_keys(tmp_path: Path) -> None:
     publics = {n: _public(out / n / "tls.crt") for n in leaves}
     ca_key = (out / "ca" / "ca.key").read_bytes()
 
-    the_plan, _ = reconcile.apply(spec, now=now + SECOND, replace=["ca"])
+    the_plan, _ = mtlsgen.apply(spec, now=now + SECOND, replace=["ca"])
     assert pending_names(the_plan) == {
         "ca": "replace", "api": "reissue", "alice": "reissue", "bob": "reissue"}
     assert (out / "ca" / "ca.key").read_bytes() != ca_key
@@ -206,7 +207,7 @@ def test_leaf_validity_equal_to_ca_validity_never_loops(tmp_path: Path, ca_renew
     at = utcnow() - 120 * DAY
     renewals = {"ca": 0, "api": 0, "alice": 0}
     for _ in range(25):  # 120 days in steps of 5
-        the_plan, _ = reconcile.apply(spec, now=at)
+        the_plan, _ = mtlsgen.apply(spec, now=at)
         for name, action in pending_names(the_plan).items():
             if action in ("renew", "create"):
                 renewals[name] += 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import run_cli
 from engine_helpers import BASE_SPEC, changed, snapshot, spec_at, utcnow
 
-from mtlsgen import reconcile
+import mtlsgen
 
 # Every kind of file apply writes: stores (both formats, generated and env passwords), an
 # encrypted key with a generated key_password, certificates, CA files, .gitignore.
@@ -33,7 +33,7 @@ ENV = {"ENGINE_TEST_TRUST_PASS": "changeit-trust"}
 def test_second_apply_changes_no_byte_and_no_mtime(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ENGINE_TEST_TRUST_PASS", ENV["ENGINE_TEST_TRUST_PASS"])
     spec = spec_at(tmp_path, RICH_SPEC)
-    first_plan, _ = reconcile.apply(spec)
+    first_plan, _ = mtlsgen.apply(spec)
     assert {c.name for c in first_plan.pending} == {"ca", "api", "alice", "bob"}
     out = tmp_path / "certs"
     before = snapshot(out)
@@ -45,7 +45,7 @@ def test_second_apply_changes_no_byte_and_no_mtime(tmp_path: Path, monkeypatch) 
         assert rel in before, rel
     assert not (out / "api" / "truststore.password").exists()  # env password: nothing saved
 
-    second_plan, second = reconcile.apply(spec)
+    second_plan, second = mtlsgen.apply(spec)
     assert second_plan.pending == ()
     assert second.written == () and second.removed == ()
     after = snapshot(out)
@@ -62,7 +62,7 @@ def test_second_apply_changes_no_byte_and_no_mtime(tmp_path: Path, monkeypatch) 
 
 def test_plan_and_dry_run_do_not_create_the_output_folder(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert {c.name: c.action.value for c in the_plan.pending} == {
         "ca": "create", "api": "create", "alice": "create", "bob": "create"}
     assert not (tmp_path / "certs").exists()
@@ -77,7 +77,7 @@ def test_plan_and_dry_run_do_not_create_the_output_folder(tmp_path: Path) -> Non
 
 def test_plan_and_dry_run_with_pending_changes_touch_no_file(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     (out / "bob" / "tls.key").unlink()
     (out / "alice" / "tls.crt").write_bytes(b"")
@@ -89,6 +89,6 @@ def test_plan_and_dry_run_with_pending_changes_touch_no_file(tmp_path: Path) -> 
         assert "Plan:" in result.stdout
         assert changed(before, snapshot(out), files_only=False) == set(), args
     # The library's plan too, at a time when everything would be renewed.
-    later = reconcile.plan(spec, now=utcnow() + timedelta(days=20 * 365))
+    later = mtlsgen.plan(spec, now=utcnow() + timedelta(days=20 * 365))
     assert later.pending
     assert changed(before, snapshot(out), files_only=False) == set()

@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from engine_helpers import assert_verifies, cert, certs_in, openssl_verify, run_umask0, spec_at, utcnow
 
-from mtlsgen import reconcile
+import mtlsgen
 
 PEERS_SPEC = """
 version: 1
@@ -44,7 +44,7 @@ TIMEOUT = 10
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The PEERS_SPEC applied once; returns the output folder."""
     folder = tmp_path_factory.mktemp("peers")
-    reconcile.apply(spec_at(folder, PEERS_SPEC))
+    mtlsgen.apply(spec_at(folder, PEERS_SPEC))
     return folder / "certs"
 
 
@@ -313,11 +313,11 @@ def test_rsa_leaf_has_key_encipherment(tmp_path: Path) -> None:
             key: rsa-2048
             sans: [legacy.example.com]
         """)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     leaf = cert(out / "legacy" / "tls.crt")
     assert leaf.public_key().key_size == 2048  # type: ignore[union-attr]
     _assert_leaf(leaf, cert(out / "ca" / "ca.crt"), rsa=True, usage=ExtendedKeyUsageOID.SERVER_AUTH,
                  sans=[x509.DNSName("legacy.example.com")])
     assert_verifies(out / "legacy" / "ca.crt", out / "legacy" / "tls.crt")
-    assert reconcile.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()

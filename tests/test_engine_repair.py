@@ -20,7 +20,8 @@ from engine_helpers import (
     utcnow,
 )
 
-from mtlsgen import PlanError, reconcile
+import mtlsgen
+from mtlsgen import PlanError
 
 LEAVES = ("api", "alice", "bob")
 
@@ -53,7 +54,7 @@ def _swap_keys(out: Path, tmp: Path) -> None:
 def _foreign_ca(out: Path, tmp: Path) -> None:
     """The certificate and key of a same-named entry of another PKI (another spec, another CA)."""
     other = spec_at(tmp / "other")
-    reconcile.apply(other)
+    mtlsgen.apply(other)
     for name in ("tls.crt", "tls.key"):
         shutil.copyfile(tmp / "other" / "certs" / "api" / name, out / "api" / name)
 
@@ -61,7 +62,7 @@ def _foreign_ca(out: Path, tmp: Path) -> None:
 def _foreign_root(out: Path, tmp: Path) -> None:
     """ca/ca.crt overwritten by another PKI's root (same CN); our ca.key is still there."""
     other = spec_at(tmp / "other")
-    reconcile.apply(other)
+    mtlsgen.apply(other)
     shutil.copyfile(tmp / "other" / "certs" / "ca" / "ca.crt", out / "ca" / "ca.crt")
 
 
@@ -97,18 +98,18 @@ CASES: list[tuple[str, Callable[[Path, Path], None], dict[str, tuple[str, str]]]
 @pytest.mark.parametrize(("tamper", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_plan_names_the_damage_and_apply_repairs_it(tmp_path: Path, tamper, expected) -> None:
     spec = spec_at(tmp_path / "pki")
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "pki" / "certs"
     tamper(out, tmp_path)
     before = snapshot(out)
 
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert pending_names(the_plan) == {name: action for name, (action, _) in expected.items()}
     for name, (_, fragment) in expected.items():
         assert any(fragment in r for r in the_plan[name].reasons), (name, the_plan[name].reasons)
 
     now = utcnow()
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
     after = snapshot(out)
     untouched = [n for n in ("ca", *LEAVES) if n not in expected]
     assert {p for p in changed(before, after) if p.split("/")[0] in untouched} == set()
@@ -118,33 +119,33 @@ def test_plan_names_the_damage_and_apply_repairs_it(tmp_path: Path, tamper, expe
                 assert after[rel] == before[rel], rel
     for name in LEAVES:
         assert_verifies(out / name / "ca.crt", out / name / "tls.crt")
-    assert reconcile.plan(spec, now=now + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=now + timedelta(seconds=1)).pending == ()
 
 
 def test_damaged_root_certificate_is_reissued_with_the_same_key(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     ca_key = (out / "ca" / "ca.key").read_bytes()
     leaf_certs = {n: (out / n / "tls.crt").read_bytes() for n in LEAVES}
     _damage_root_cert(out, tmp_path)
 
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert the_plan["ca"].action.value == "reissue"
     assert any("ca.crt unreadable" in r for r in the_plan["ca"].reasons), the_plan["ca"].reasons
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert (out / "ca" / "ca.key").read_bytes() == ca_key
     for name in LEAVES:
         assert (out / name / "tls.crt").read_bytes() == leaf_certs[name]
         assert_verifies(out / name / "ca.crt", out / name / "tls.crt")
-    assert reconcile.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
 
 
 @pytest.mark.parametrize("damage", ["deleted", "spec-asks-another-type"])
 def test_ca_key_problem_blocks_until_replace_ca(tmp_path: Path, damage: str) -> None:
     spec_file = tmp_path / "pki.yaml"
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     if damage == "deleted":
         (out / "ca" / "ca.key").unlink()
@@ -154,12 +155,12 @@ def test_ca_key_problem_blocks_until_replace_ca(tmp_path: Path, damage: str) -> 
         fragment = "key: ecdsa-p256 → ecdsa-p384"
     before = snapshot(out)
 
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert [c.name for c in the_plan.blocked] == ["ca"]
     assert the_plan["ca"].action.value == "blocked"
     assert fragment in the_plan["ca"].reasons[0] and "--replace ca" in the_plan["ca"].reasons[0]
     with pytest.raises(PlanError, match="--replace ca"):
-        reconcile.apply(spec)
+        mtlsgen.apply(spec)
     assert changed(before, snapshot(out), files_only=False) == set()
 
     result = run_cli("apply", spec_file)
@@ -173,7 +174,7 @@ def test_ca_key_problem_blocks_until_replace_ca(tmp_path: Path, damage: str) -> 
     assert fixed.returncode == 0, fixed.stderr
     for name in LEAVES:
         assert_verifies(out / name / "ca.crt", out / name / "tls.crt")
-    assert reconcile.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
+    assert mtlsgen.plan(spec, now=utcnow() + timedelta(seconds=1)).pending == ()
     if damage == "spec-asks-another-type":
         root = x509.load_pem_x509_certificate((out / "ca" / "ca.crt").read_bytes())
         assert root.public_key().curve.name == "secp384r1"  # type: ignore[union-attr]
@@ -181,33 +182,33 @@ def test_ca_key_problem_blocks_until_replace_ca(tmp_path: Path, damage: str) -> 
 
 def test_gitignore_is_restored_by_apply(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     gitignore = tmp_path / "certs" / ".gitignore"
     gitignore.unlink()
-    reasons = [r for c in reconcile.plan(spec).pending if c.name == "certs/" for r in c.reasons]
+    reasons = [r for c in mtlsgen.plan(spec).pending if c.name == "certs/" for r in c.reasons]
     assert any(".gitignore missing" in r for r in reasons)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert gitignore.read_text() == "*\n"  # else the keys in certs/ can be committed
     gitignore.write_text("!*.key\n")
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert gitignore.read_text() == "*\n"
 
 
 def test_permissions_a_chmod_loosened_are_restored_without_rewriting(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     key = tmp_path / "certs" / "alice" / "tls.key"
     folder = key.parent
     content = key.read_bytes()
     key.chmod(0o644)
     folder.chmod(0o755)
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert {c.name for c in the_plan.pending} == {"alice"}
     assert "tls.key: mode 0644 → 0600" in the_plan["alice"].reasons
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert (key.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
     assert key.read_bytes() == content
-    assert reconcile.plan(spec).pending == ()
+    assert mtlsgen.plan(spec).pending == ()
 
 
 def test_a_ca_key_swapped_for_another_blocks_instead_of_changing_the_ca(tmp_path: Path) -> None:
@@ -215,14 +216,14 @@ def test_a_ca_key_swapped_for_another_blocks_instead_of_changing_the_ca(tmp_path
     from cryptography.hazmat.primitives.asymmetric import ec
 
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     ca_key = tmp_path / "certs" / "ca" / "ca.key"
     ca_key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     before = snapshot(tmp_path / "certs")
-    the_plan = reconcile.plan(spec)
+    the_plan = mtlsgen.plan(spec)
     assert the_plan["ca"].action.value == "blocked"
     assert "--replace ca" in the_plan["ca"].reasons[0]
     with pytest.raises(PlanError):
-        reconcile.apply(spec)
+        mtlsgen.apply(spec)
     assert changed(before, snapshot(tmp_path / "certs")) == set()

@@ -12,42 +12,43 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from engine_helpers import BASE_SPEC, spec_at
 
-from mtlsgen import LockError, PlanError, reconcile
-from mtlsgen.fsio import apply_lock
+import mtlsgen
+from mtlsgen import LockError, PlanError
+from mtlsgen.engine.fsio import apply_lock
 
 
 def test_prune_deletes_only_what_mtlsgen_wrote(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     (out / "bob" / "notes.txt").write_text("mine")
     (out / "backup").mkdir()
     (out / "backup" / "old.tar").write_text("mine too")
     spec = spec_at(tmp_path, BASE_SPEC.replace("  bob: {}\n", ""))
 
-    the_plan = reconcile.plan(spec, prune=True)
+    the_plan = mtlsgen.plan(spec, prune=True)
     assert [c.name for c in the_plan.pending] == ["bob"]  # backup/ holds nothing of mtlsgen's
     assert the_plan["bob"].reasons == ("not in the spec; deletes certs/bob/ (keeps notes.txt, which mtlsgen "
                                        "did not write)",)
-    reconcile.apply(spec, prune=True)
+    mtlsgen.apply(spec, prune=True)
     assert sorted(p.name for p in (out / "bob").iterdir()) == ["notes.txt"]
     assert (out / "backup" / "old.tar").read_text() == "mine too"
 
 
 def test_prune_of_a_folder_with_only_mtlsgen_files_removes_it(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     spec = spec_at(tmp_path, BASE_SPEC.replace("  bob: {}\n", ""))
-    reconcile.apply(spec, prune=True)
+    mtlsgen.apply(spec, prune=True)
     assert not (tmp_path / "certs" / "bob").exists()
 
 
 def test_revoking_keeps_a_file_of_the_user_in_the_folder(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     (tmp_path / "certs" / "bob" / "README").write_text("mine")
     spec = spec_at(tmp_path, BASE_SPEC.replace("  bob: {}\n", "  bob: {revoked: true}\n"))
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert [p.name for p in (tmp_path / "certs" / "bob").iterdir()] == ["README"]
 
 
@@ -59,33 +60,33 @@ def _crl_verifies(out: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("change", ["replace-ca", "ca-subject"])
 def test_the_crl_follows_its_ca(tmp_path: Path, change: str) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     revoked = BASE_SPEC.replace("  bob: {}\n", "  bob: {revoked: true}\n")
     spec = spec_at(tmp_path, revoked)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     assert "verify OK" in _crl_verifies(out).stderr
     if change == "replace-ca":
-        reconcile.apply(spec, replace=["ca"])
+        mtlsgen.apply(spec, replace=["ca"])
     else:
         spec = spec_at(tmp_path, revoked.replace("ca: {key: ecdsa-p256}", "ca: {key: ecdsa-p256, cn: Renamed CA}"))
-        reconcile.apply(spec)
+        mtlsgen.apply(spec)
     checked = _crl_verifies(out)
     assert "verify OK" in checked.stderr, checked.stderr
     crl = x509.load_pem_x509_crl((out / "ca" / "ca.crl").read_bytes())
     root = x509.load_pem_x509_certificate((out / "ca" / "ca.crt").read_bytes())
     assert crl.issuer == root.subject
-    assert reconcile.plan(spec).pending == ()
+    assert mtlsgen.plan(spec).pending == ()
 
 
 def test_a_crl_signed_by_someone_else_is_rewritten(tmp_path: Path) -> None:
     spec = spec_at(tmp_path, BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: ecdsa-p256, crl: {}}"))
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     other = spec_at(tmp_path / "other", BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: ecdsa-p256, crl: {}}"))
-    reconcile.apply(other)
+    mtlsgen.apply(other)
     (tmp_path / "certs" / "ca" / "ca.crl").write_bytes((tmp_path / "other" / "certs" / "ca" / "ca.crl").read_bytes())
-    assert "ca.crl: not issued by ca's current certificate and key" in reconcile.plan(spec)["ca"].reasons
-    reconcile.apply(spec)
+    assert "ca.crl: not issued by ca's current certificate and key" in mtlsgen.plan(spec)["ca"].reasons
+    mtlsgen.apply(spec)
     assert "verify OK" in _crl_verifies(tmp_path / "certs").stderr
 
 
@@ -93,24 +94,24 @@ def test_removing_key_password_keeps_the_key(tmp_path: Path) -> None:
     with_password = BASE_SPEC.replace("  alice: {}\n",
                                       "  alice: {key_rotation: never, key_password: {generate: true}}\n")
     spec = spec_at(tmp_path, with_password)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     folder = tmp_path / "certs" / "alice"
     password = (folder / "tls.key.password").read_text().strip().encode()
     before = public_key_of(folder / "tls.key", password)
 
     spec = spec_at(tmp_path, BASE_SPEC.replace("  alice: {}\n", "  alice: {key_rotation: never}\n"))
-    change = reconcile.plan(spec)["alice"]
+    change = mtlsgen.plan(spec)["alice"]
     assert change.action.value == "repack", change
     assert "tls.key: decrypt (key_password removed)" in change.reasons
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert public_key_of(folder / "tls.key") == before  # readable without a password, same key
     assert not (folder / "tls.key.password").exists()
-    assert reconcile.plan(spec).pending == ()
+    assert mtlsgen.plan(spec).pending == ()
 
 
 def test_a_new_key_password_re_encrypts_the_same_key(tmp_path: Path) -> None:
     spec = spec_at(tmp_path, BASE_SPEC.replace("  alice: {}\n", "  alice: {key_password: {generate: true}}\n"))
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     folder = tmp_path / "certs" / "alice"
     before = public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
     serial = x509.load_pem_x509_certificate((folder / "tls.crt").read_bytes()).serial_number
@@ -125,14 +126,14 @@ def test_a_new_key_password_re_encrypts_the_same_key(tmp_path: Path) -> None:
 
 def test_the_output_folders_own_mode_is_reported_and_restored(tmp_path: Path) -> None:
     spec = spec_at(tmp_path)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     out = tmp_path / "certs"
     out.chmod(0o755)
-    change = reconcile.plan(spec)["certs/"]
+    change = mtlsgen.plan(spec)["certs/"]
     assert change.reasons == ("mode 0755 → 0700",)
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     assert out.stat().st_mode & 0o777 == 0o700
-    assert reconcile.plan(spec).pending == ()
+    assert mtlsgen.plan(spec).pending == ()
 
 
 def test_two_specs_sharing_an_output_folder_share_the_lock(tmp_path: Path) -> None:
@@ -144,7 +145,7 @@ def test_two_specs_sharing_an_output_folder_share_the_lock(tmp_path: Path) -> No
         assert result.returncode == 1
         assert "lock" in result.stderr and "certs" in result.stderr
         with pytest.raises(LockError):
-            reconcile.apply(first, lock_timeout=0.2)
+            mtlsgen.apply(first, lock_timeout=0.2)
     assert not (tmp_path / "team" / "certs").exists()
 
 
@@ -154,7 +155,7 @@ def test_a_damaged_ca_key_never_yields_a_certificate_that_does_not_verify(tmp_pa
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     spec = spec_at(tmp_path, BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: rsa-2048}"))
-    reconcile.apply(spec)
+    mtlsgen.apply(spec)
     ca_key = tmp_path / "certs" / "ca" / "ca.key"
     numbers = serialization.load_pem_private_key(ca_key.read_bytes(), None).private_numbers()  # type: ignore[union-attr]
     damaged = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 ^ 2, numbers.dmq1, numbers.iqmp,
@@ -164,7 +165,7 @@ def test_a_damaged_ca_key_never_yields_a_certificate_that_does_not_verify(tmp_pa
     spec = spec_at(tmp_path, BASE_SPEC.replace("ca: {key: ecdsa-p256}", "ca: {key: rsa-2048}")
                    .replace("  bob: {}\n", "  bob: {}\n  carol: {}\n"))
     try:
-        reconcile.apply(spec)
+        mtlsgen.apply(spec)
     except PlanError as exc:  # the clear refusal is one acceptable outcome
         assert "does not verify" in str(exc)
         assert not (tmp_path / "certs" / "carol").exists()

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import verification
 from tls_helpers import handshake
 
-from mtlsgen import SpecError, load_spec, reconcile
+import mtlsgen
+from mtlsgen import SpecError, load_spec
 
 HIERARCHY = """
 version: 1
@@ -257,7 +258,7 @@ def serial(path: Path) -> int:
 
 def test_replace_intermediate_rekeys_only_its_subtree(tmp_path: Path) -> None:
     spec = write_spec_file(tmp_path, HIERARCHY)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     out = tmp_path / "certs"
     before = snapshot(out)
     old_serials = {leaf: serial(out / leaf / "tls.crt") for leaf in SERVICES_CA_LEAVES}
@@ -288,7 +289,7 @@ def test_replace_intermediate_rekeys_only_its_subtree(tmp_path: Path) -> None:
                                             serialization.PublicFormat.SubjectPublicKeyInfo) == \
         new_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    assert not reconcile.plan(load_spec(spec)).pending, "a second apply would change more"
+    assert not mtlsgen.plan(load_spec(spec)).pending, "a second apply would change more"
 
 
 RENEWABLE = """
@@ -312,7 +313,7 @@ clients:
 def test_renewing_intermediate_with_same_key_reissues_nothing_under_it(tmp_path: Path) -> None:
     spec = load_spec(write_spec_file(tmp_path, RENEWABLE))
     start = utcnow()
-    reconcile.apply(spec, now=start)
+    mtlsgen.apply(spec, now=start)
     out = tmp_path / "certs"
     before = snapshot(out)
     old_ca = certs_in(out / "services-ca" / "ca.crt")[0]
@@ -320,7 +321,7 @@ def test_renewing_intermediate_with_same_key_reissues_nothing_under_it(tmp_path:
 
     # Day 55: past services-ca's renewal time (100d − 50d), well before the leaves' (90d − 10d).
     later = start + timedelta(days=55)
-    reconcile.apply(spec, now=later)
+    mtlsgen.apply(spec, now=later)
     after = snapshot(out)
 
     new_ca = certs_in(out / "services-ca" / "ca.crt")[0]
@@ -343,7 +344,7 @@ def test_renewing_intermediate_with_same_key_reissues_nothing_under_it(tmp_path:
     assert [der(c.certificate) for c in store.additional_certs][:1] == [der(new_ca)]
 
     # Nothing is left to do at that time.
-    assert not reconcile.plan(spec, now=later).pending
+    assert not mtlsgen.plan(spec, now=later).pending
 
 
 def test_intermediate_renewed_when_a_new_leaf_would_outlive_it(tmp_path: Path) -> None:
@@ -351,7 +352,7 @@ def test_intermediate_renewed_when_a_new_leaf_would_outlive_it(tmp_path: Path) -
     for a new 90-day leaf, so it is renewed (same key) and the existing leaves keep their certificates."""
     spec_path = write_spec_file(tmp_path, RENEWABLE)
     start = utcnow()
-    reconcile.apply(load_spec(spec_path), now=start)
+    mtlsgen.apply(load_spec(spec_path), now=start)
     out = tmp_path / "certs"
     old_billing = (out / "billing" / "tls.key").read_bytes(), certs_in(out / "billing" / "tls.crt")[0]
     old_ca_key = (out / "services-ca" / "ca.key").read_bytes()
@@ -359,7 +360,7 @@ def test_intermediate_renewed_when_a_new_leaf_would_outlive_it(tmp_path: Path) -
     spec_path.write_text(spec_path.read_text() + '  newcomer: {issuer: services-ca, sans: ["spiffe://example.com/n"],'
                          ' validity: 90d, renew_before: 10d}\n')
     later = start + timedelta(days=20)
-    reconcile.apply(load_spec(spec_path), now=later)
+    mtlsgen.apply(load_spec(spec_path), now=later)
 
     ca_cert = certs_in(out / "services-ca" / "ca.crt")[0]
     newcomer = certs_in(out / "newcomer" / "tls.crt")[0]

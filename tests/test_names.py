@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from mtlsgen.names import San, dns_name, format_duration, parse_duration, parse_san
+from mtlsgen.spec.names import San, dns_name, format_duration, parse_duration, parse_san
 
 
 @pytest.mark.parametrize(("text", "kind", "value"), [

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mtlsgen import LockError, load_spec, reconcile
-from mtlsgen.fsio import apply_lock
+import mtlsgen
+from mtlsgen import LockError, load_spec
+from mtlsgen.engine.fsio import apply_lock
 
 SERVER = "servers:\n  api: {sans: [localhost]}\n"
 
@@ -27,32 +28,32 @@ def base(extra: str = "") -> str:
 
 def test_removing_key_password_with_a_reissue_keeps_the_key(write_spec: Callable[..., Path]) -> None:
     spec = write_spec(base("    key_password: {generate: true}"))
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     folder = spec.parent / "certs" / "alice"
     before = public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode())
     # In one edit: the password goes, and a SAN change reissues the certificate.
     spec = write_spec(base("    sans: [alice.example.com]"))
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     assert public_key_of(folder / "tls.key") == before
-    assert reconcile.plan(load_spec(spec)).pending == ()
+    assert mtlsgen.plan(load_spec(spec)).pending == ()
 
 
 def test_adding_key_password_with_a_reissue_encrypts_at_once(write_spec: Callable[..., Path]) -> None:
     spec = write_spec(base())
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     folder = spec.parent / "certs" / "alice"
     before = public_key_of(folder / "tls.key")
     spec = write_spec(base("    key_password: {generate: true}\n    sans: [alice.example.com]"))
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     assert b"ENCRYPTED PRIVATE KEY" in (folder / "tls.key").read_bytes()
     assert public_key_of(folder / "tls.key", (folder / "tls.key.password").read_text().strip().encode()) == before
-    assert reconcile.plan(load_spec(spec)).pending == ()
+    assert mtlsgen.plan(load_spec(spec)).pending == ()
 
 
 def test_verify_with_a_key_password_change_pending_reports_instead_of_crashing(
         write_spec: Callable[..., Path]) -> None:
     spec = write_spec(base("    key_password: {generate: true}") + SERVER)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     spec = write_spec(base("    key_password: {env: NEW_KP}") + SERVER)
     result = run_cli("verify", spec, env={"NEW_KP": "another-password"})
     assert "Traceback" not in result.stderr
@@ -89,7 +90,7 @@ def test_two_applies_of_an_output_whose_parent_is_missing_take_one_lock(write_sp
     spec = load_spec(write_spec("version: 1\noutput: build/certs\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n"))
     assert not spec.output.parent.exists()
     with apply_lock(spec.output), pytest.raises(LockError):
-        reconcile.apply(spec, lock_timeout=0.2)
+        mtlsgen.apply(spec, lock_timeout=0.2)
     assert not spec.output.exists()
 
 
@@ -120,15 +121,15 @@ def test_status_accepts_an_imported_sub_ca(write_spec: Callable[..., Path]) -> N
     spec = write_spec("version: 1\nca: {import: {cert: corp-ca.crt, key: corp-ca.key}}\n"
                       "clients:\n  bob: {}\n")
     _corporate_chain(spec.parent)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     result = run_cli("status", spec)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {c.name: c.state for c in reconcile.status(load_spec(spec)).certificates} == {"ca": "ok", "bob": "ok"}
+    assert {c.name: c.state for c in mtlsgen.status(load_spec(spec)).certificates} == {"ca": "ok", "bob": "ok"}
 
 
 def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     (spec.parent / "certs" / "bob" / "tls.key").unlink()
     result = run_cli("status", spec)
     assert result.returncode == 1
@@ -137,10 +138,10 @@ def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -
 
 def test_status_agrees_with_plan_after_the_ca_is_renamed(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     renamed = load_spec(write_spec("version: 1\nca: {key: ecdsa-p256, cn: Renamed CA}\nclients:\n  bob: {}\n"))
-    pending = {c.name for c in reconcile.plan(renamed).pending}
-    states = {c.name: c.state for c in reconcile.status(renamed).certificates}
+    pending = {c.name for c in mtlsgen.plan(renamed).pending}
+    states = {c.name: c.state for c in mtlsgen.status(renamed).certificates}
     assert pending == {"ca", "bob"}
     assert states == {"ca": "drifted", "bob": "drifted"}
 
@@ -182,26 +183,26 @@ def test_an_output_that_is_a_file_is_a_clear_error(write_spec: Callable[..., Pat
 
 def test_a_revoked_entry_whose_folder_keeps_a_user_file_settles(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     (spec.parent / "certs" / "bob" / "notes.txt").write_text("mine")
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {revoked: true}\n")
-    reconcile.apply(load_spec(spec))
-    assert reconcile.plan(load_spec(spec)).pending == ()
-    assert {c.name: c.state for c in reconcile.status(load_spec(spec)).certificates}["bob"] == "revoked"
+    mtlsgen.apply(load_spec(spec))
+    assert mtlsgen.plan(load_spec(spec)).pending == ()
+    assert {c.name: c.state for c in mtlsgen.status(load_spec(spec)).certificates}["bob"] == "revoked"
 
 
 def test_replacing_the_ca_re_signs_its_crl_at_once(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n  carol: {}\n")
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {revoked: true}\n  carol: {}\n")
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     spec = write_spec("version: 1\nca: {key: ecdsa-p384}\nclients:\n  carol: {}\n")  # bob deleted too
-    reconcile.apply(load_spec(spec), replace=["ca"])
+    mtlsgen.apply(load_spec(spec), replace=["ca"])
     out = spec.parent / "certs" / "ca"
     crl = x509.load_pem_x509_crl((out / "ca.crl").read_bytes())
     root = x509.load_pem_x509_certificate((out / "ca.crt").read_bytes())
     assert crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
-    assert reconcile.plan(load_spec(spec)).pending == ()
+    assert mtlsgen.plan(load_spec(spec)).pending == ()
 
 
 def test_a_typo_is_reported_before_the_key_it_hides(write_spec: Callable[..., Path]) -> None:

@@ -20,7 +20,8 @@ from conftest import run_cli
 from cryptography import x509
 from tls_helpers import handshake
 
-from mtlsgen import load_spec, reconcile
+import mtlsgen
+from mtlsgen import load_spec
 
 CRL_URL = "http://pki.example.com/services-ca.crl"
 CLIENTS = {
@@ -121,7 +122,7 @@ def revoked(tmp_path_factory: pytest.TempPathFactory) -> Revoked:
     folder = tmp_path_factory.mktemp("revocation")
     spec = folder / "pki.yaml"
     spec.write_text(spec_text())
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     out = folder / "certs"
     crl = out / "services-ca" / "ca.crl"
     first_number = crl_number(crl)
@@ -218,7 +219,7 @@ def test_status_shows_the_entry_as_revoked(revoked: Revoked) -> None:
 
 def test_a_second_apply_changes_nothing(revoked: Revoked) -> None:
     crl_bytes = revoked.crl.read_bytes()
-    plan = reconcile.plan(load_spec(revoked.folder / "pki.yaml"))
+    plan = mtlsgen.plan(load_spec(revoked.folder / "pki.yaml"))
     assert not plan.pending, [(c.name, c.action, c.reasons) for c in plan.pending]
     assert revoked.crl.read_bytes() == crl_bytes
 
@@ -232,10 +233,10 @@ def laptop_revoked(tmp_path: Path) -> tuple[Path, int, datetime]:
     spec = tmp_path / "pki.yaml"
     spec.write_text(spec_text())
     start = utcnow()
-    reconcile.apply(load_spec(spec), now=start)
+    mtlsgen.apply(load_spec(spec), now=start)
     serial = leaf_of(tmp_path / "certs" / "laptop" / "tls.crt").serial_number
     spec.write_text(spec_text(revoked=("laptop",)))
-    reconcile.apply(load_spec(spec), now=start + timedelta(minutes=1))
+    mtlsgen.apply(load_spec(spec), now=start + timedelta(minutes=1))
     assert revoked_serials(tmp_path / "certs" / "services-ca" / "ca.crl") == {serial}
     return spec, serial, start + timedelta(minutes=1)
 
@@ -266,11 +267,11 @@ def test_deleted_entry_stays_in_the_crl_when_it_is_renewed(laptop_revoked: tuple
     number = crl_number(crl)
 
     spec.write_text(spec_text(deleted=("laptop",)))
-    assert not reconcile.plan(load_spec(spec), now=revoked_at + timedelta(days=1)).pending, \
+    assert not mtlsgen.plan(load_spec(spec), now=revoked_at + timedelta(days=1)).pending, \
         "deleting a revoked entry alone changes nothing"
     # Day 6 of a 7-day CRL: inside its renewal window, so the CRL is rewritten.
     later = revoked_at + timedelta(days=6)
-    reconcile.apply(load_spec(spec), now=later)
+    mtlsgen.apply(load_spec(spec), now=later)
 
     after = load_crl(crl)
     assert after.next_update_utc is not None and before.next_update_utc is not None
@@ -290,7 +291,7 @@ def test_every_crl_rewrite_increases_the_number(tmp_path: Path) -> None:
     numbers = []
     for step, revoked in enumerate([(), ("laptop",), ("laptop", "tablet"), ("laptop", "tablet")]):
         spec.write_text(spec_text(revoked=revoked))
-        reconcile.apply(load_spec(spec), now=now + timedelta(days=5 * step))  # step 3: renewal by clock only
+        mtlsgen.apply(load_spec(spec), now=now + timedelta(days=5 * step))  # step 3: renewal by clock only
         numbers.append(crl_number(crl))
     assert numbers == sorted(set(numbers)), f"CRL numbers {numbers} must strictly increase"
 
@@ -298,7 +299,7 @@ def test_every_crl_rewrite_increases_the_number(tmp_path: Path) -> None:
 def test_revoking_a_client_of_the_root_writes_the_roots_crl(tmp_path: Path) -> None:
     spec = tmp_path / "pki.yaml"
     spec.write_text(spec_text())
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     out = tmp_path / "certs"
     kept = keep_copy(out, "kiosk", tmp_path / "kept-kiosk")
     assert not (out / "ca" / "ca.crl").exists()
@@ -348,7 +349,7 @@ def test_crl_number_keeps_increasing_when_the_intermediate_is_rekeyed(
 def test_revoking_an_entry_whose_certificate_is_gone_does_not_claim_it_is_in_the_crl(tmp_path: Path) -> None:
     spec = tmp_path / "pki.yaml"
     spec.write_text(spec_text())
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     out = tmp_path / "certs"
     (out / "laptop" / "tls.crt").unlink()
     spec.write_text(spec_text(revoked=("laptop",)))

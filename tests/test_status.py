@@ -18,7 +18,8 @@ import pytest
 from conftest import run_cli
 from cryptography import x509
 
-from mtlsgen import load_spec, reconcile
+import mtlsgen
+from mtlsgen import load_spec
 
 DAY = timedelta(days=1)
 
@@ -57,12 +58,12 @@ def utcnow() -> datetime:
 def applied(write_spec: Callable[..., Path], text: str = SPEC) -> Path:
     """Write the spec, apply it (in-process, to keep the suite fast) and return the spec path."""
     spec = write_spec(text)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     return spec
 
 
 def lib_states(spec: Path, **kwargs: object) -> dict[str, str]:
-    report = reconcile.status(load_spec(spec), **kwargs)  # type: ignore[arg-type]
+    report = mtlsgen.status(load_spec(spec), **kwargs)  # type: ignore[arg-type]
     return {c.name: c.state for c in report.certificates}
 
 
@@ -121,14 +122,14 @@ def test_status_after_apply_is_all_ok_and_exits_0(write_spec: Callable[..., Path
 def test_renewal_time_reached_with_an_injected_clock_is_renew_due(write_spec: Callable[..., Path]) -> None:
     spec = load_spec(write_spec(SPEC))
     now = utcnow()
-    reconcile.apply(spec, now=now)
+    mtlsgen.apply(spec, now=now)
 
     # 30d with renew_before 33%: due 9.9 days before expiry, i.e. about 20.1 days after issue.
-    early = reconcile.status(spec, now=now + 19 * DAY)
+    early = mtlsgen.status(spec, now=now + 19 * DAY)
     assert {c.name: c.state for c in early.certificates} == dict.fromkeys(("ca", *LEAVES), "ok")
     assert not early.failing
 
-    late = reconcile.status(spec, now=now + 21 * DAY)
+    late = mtlsgen.status(spec, now=now + 21 * DAY)
     got = {c.name: c.state for c in late.certificates}
     assert got == {"ca": "ok", **dict.fromkeys(LEAVES, "renew due")}
     assert late.failing
@@ -182,7 +183,7 @@ def test_san_edited_in_the_spec_is_drifted_and_names_the_san(write_spec: Callabl
     assert result.returncode == 1
     assert "drifted" in row(result.stdout, "api")
     assert "api2.example.com" in row(result.stdout, "api")
-    report = reconcile.status(load_spec(spec))
+    report = mtlsgen.status(load_spec(spec))
     assert {c.name: c.state for c in report.certificates} == {"ca": "ok", "api": "drifted", "alice": "ok",
                                                               "bob": "ok"}
     api = next(c for c in report.certificates if c.name == "api")
@@ -204,14 +205,14 @@ def test_truncated_certificate_is_invalid(write_spec: Callable[..., Path]) -> No
 def test_clock_past_not_after_is_expired(write_spec: Callable[..., Path]) -> None:
     spec = load_spec(write_spec(SPEC))
     now = utcnow()
-    reconcile.apply(spec, now=now)
-    report = reconcile.status(spec, now=now + 31 * DAY)
+    mtlsgen.apply(spec, now=now)
+    report = mtlsgen.status(spec, now=now + 31 * DAY)
     assert {c.name: c.state for c in report.certificates} == {"ca": "ok", **dict.fromkeys(LEAVES, "expired")}
     assert report.failing
     bob = next(c for c in report.certificates if c.name == "bob")
     assert bob.days_left is not None and bob.days_left < 0
     # And the root, 5 years on.
-    later = reconcile.status(spec, now=now + 6 * 365 * DAY)
+    later = mtlsgen.status(spec, now=now + 6 * 365 * DAY)
     assert {c.name: c.state for c in later.certificates}["ca"] == "expired"
 
 
@@ -318,7 +319,7 @@ def test_status_never_writes(write_spec: Callable[..., Path]) -> None:
     before = tree(folder)
     assert run_cli("status", spec, env={**ENV, "MTLSGEN_TEST_TS": "changed"}).returncode == 1
     assert run_cli("status", spec, "--json", "--fail-within", "90d", env=ENV).returncode == 1
-    reconcile.status(load_spec(spec), now=utcnow() + 40 * DAY)
+    mtlsgen.status(load_spec(spec), now=utcnow() + 40 * DAY)
     assert tree(folder) == before
 
 
@@ -330,7 +331,7 @@ def test_status_on_a_spec_never_applied_creates_nothing(write_spec: Callable[...
     assert code == 1
     assert states(document) == dict.fromkeys(("ca", *LEAVES), "missing")
     assert all(c["not_after"] is None for c in document["certificates"])
-    reconcile.status(load_spec(spec))
+    mtlsgen.status(load_spec(spec))
     assert not (folder / "certs").exists()
     assert tree(folder) == before
     assert os.listdir(folder) == ["pki.yaml"]
@@ -342,7 +343,7 @@ def test_status_on_a_spec_never_applied_creates_nothing(write_spec: Callable[...
 def test_revoked_entry_shows_revoked(write_spec: Callable[..., Path]) -> None:
     spec = applied(write_spec)
     write_spec(SPEC.replace("  bob: {}", "  bob: {revoked: true}"))
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     assert not (spec.parent / "certs" / "bob" / "tls.crt").exists()
     assert lib_states(spec) == {"ca": "ok", "api": "ok", "alice": "ok", "bob": "revoked"}
     result = run_cli("status", spec, env=WIDE)

@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mtlsgen import load_spec, reconcile
+import mtlsgen
+from mtlsgen import load_spec
 from mtlsgen.cli import main
+from mtlsgen.cli.starter import STARTER_SPEC
 from mtlsgen.errors import SpecError
-from mtlsgen.names import San, parse_san
-from mtlsgen.starter import STARTER_SPEC
+from mtlsgen.spec.names import San, parse_san
 
 SMALL = """
 version: 1
@@ -261,7 +262,7 @@ def test_hierarchy_example_says_what_happens_to_old_laptop(tmp_path: Path) -> No
     crl = x509.load_pem_x509_crl((tmp_path / "certs-hierarchy" / "services-ca" / "ca.crl").read_bytes())
     assert list(crl) == []  # never issued, so nothing to revoke: the comment's "if" is needed
     assert not (tmp_path / "certs-hierarchy" / "old-laptop").exists()
-    [laptop] = [c for c in reconcile.status(load_spec(spec)).certificates if c.name == "old-laptop"]
+    [laptop] = [c for c in mtlsgen.status(load_spec(spec)).certificates if c.name == "old-laptop"]
     assert laptop.state == "revoked" and "CRL" not in laptop.detail
 
 
@@ -277,7 +278,7 @@ def test_verify_explains_an_ed25519_ca(write_spec: Callable[..., Path]) -> None:
                          "or rsa for CAs); TLS peers may still accept it")
     for junk in ("AlgorithmIdentifier", "PhantomData", "{"):
         assert junk not in result.stdout + result.stderr
-    checks = reconcile.verify(load_spec(spec)).checks
+    checks = mtlsgen.verify(load_spec(spec)).checks
     chains = [c for c in checks if c.kind == "chain"]
     assert chains and all(not c.ok and "does not accept Ed25519 CA keys" in c.detail for c in chains)
     handshakes = [c for c in checks if c.kind == "handshake"]
@@ -315,7 +316,7 @@ def test_other_verifier_errors_read_as_one_line(write_spec: Callable[..., Path])
         """)
     _p224_ca(spec.parent)
     assert run_cli("apply", spec).returncode == 0
-    [chain] = [c for c in reconcile.verify(load_spec(spec)).checks if c.kind == "chain"]
+    [chain] = [c for c in mtlsgen.verify(load_spec(spec)).checks if c.kind == "chain"]
     assert not chain.ok
     assert chain.detail.startswith("as DNS:api.test: ")
     assert chain.detail.endswith("Forbidden public key algorithm: Ec (curve secp224r1)")

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mtlsgen import load_spec, reconcile
+import mtlsgen
+from mtlsgen import load_spec
 
 TS_PASSWORD = "truststore-secret"
 ENV = {"MTLSGEN_VERIFY_TS": TS_PASSWORD, "COLUMNS": "240"}
@@ -55,7 +56,7 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
 def pki(write_spec: Callable[..., Path]) -> Path:
     """The spec above, applied; returns the spec path (its output is next to it in certs/)."""
     spec = write_spec(SPEC)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     return spec
 
 
@@ -67,7 +68,7 @@ def verify_cli(spec: Path) -> tuple[int, str, str]:
 
 def failed(spec: Path) -> list[tuple[str, str]]:
     """(kind, subject) of every failed check, through the library."""
-    return [(c.kind, c.subject) for c in reconcile.verify(load_spec(spec)).failed]
+    return [(c.kind, c.subject) for c in mtlsgen.verify(load_spec(spec)).failed]
 
 
 def assert_fails_naming(spec: Path, culprit: str) -> str:
@@ -150,7 +151,7 @@ def test_verify_after_apply_passes_with_the_full_handshake_matrix(pki: Path) -> 
     assert " FAIL " not in stdout
     assert "passed" in lines[-1]
 
-    report = reconcile.verify(load_spec(pki))
+    report = mtlsgen.verify(load_spec(pki))
     assert report.failed == ()
     kinds = [c.kind for c in report.checks]
     assert kinds.count("handshake") == 4
@@ -171,7 +172,7 @@ def test_verify_after_apply_passes_with_the_full_handshake_matrix(pki: Path) -> 
 def test_verify_reads_only(pki: Path) -> None:
     out = pki.parent / "certs"
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
-    reconcile.verify(load_spec(pki))
+    mtlsgen.verify(load_spec(pki))
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
     assert before == after
     assert sorted(p.name for p in pki.parent.iterdir()) == ["certs", "pki.yaml"]
@@ -185,7 +186,7 @@ def test_leaf_from_another_ca_fails_naming_it(pki: Path) -> None:
     other = pki.parent / "other"
     other.mkdir()
     (other / "pki.yaml").write_text(SPEC, encoding="utf-8")
-    reconcile.apply(load_spec(other / "pki.yaml"))
+    mtlsgen.apply(load_spec(other / "pki.yaml"))
     for file_name in ("tls.crt", "tls.key"):
         shutil.copy(other / "certs" / "alice" / file_name, pki.parent / "certs" / "alice" / file_name)
 
@@ -278,7 +279,7 @@ def test_wildcard_only_server_intermediate_and_encrypted_key_pass(
         clients:
           carol: {issuer: svc-ca}
         """)
-    reconcile.apply(load_spec(spec))
+    mtlsgen.apply(load_spec(spec))
     assert (spec.parent / "certs" / "sealed" / "tls.key").read_text().startswith(
         "-----BEGIN ENCRYPTED PRIVATE KEY-----")
     result = run_cli("verify", spec, env={**ENV, "MTLSGEN_VERIFY_KP": "key-secret"})
@@ -300,8 +301,8 @@ def test_wildcard_only_server_intermediate_and_encrypted_key_pass(
 def test_revoked_entry_is_skipped_by_verify(pki: Path) -> None:
     pki.write_text(SPEC.replace("  bob: {}", "  bob: {revoked: true}"), encoding="utf-8")
     spec = load_spec(pki)
-    reconcile.apply(spec)
-    assert {c.name: c.state for c in reconcile.status(spec).certificates}["bob"] == "revoked"
+    mtlsgen.apply(spec)
+    assert {c.name: c.state for c in mtlsgen.status(spec).certificates}["bob"] == "revoked"
 
     code, stdout, stderr = verify_cli(pki)
     assert code == 0, stdout + stderr
@@ -315,7 +316,7 @@ def test_revoked_entry_is_skipped_by_verify(pki: Path) -> None:
 def test_revoked_before_apply_is_skipped_too(pki: Path) -> None:
     # Marked revoked in the spec while its files are still there: verify leaves it out all the same.
     pki.write_text(SPEC.replace("  bob: {}", "  bob: {revoked: true}"), encoding="utf-8")
-    report = reconcile.verify(load_spec(pki))
+    report = mtlsgen.verify(load_spec(pki))
     assert report.failed == ()
     assert not any("bob" in c.subject for c in report.checks)
     assert sum(c.kind == "handshake" for c in report.checks) == 2

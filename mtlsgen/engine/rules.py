@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .entries import Entry
-from .names import format_duration, san_of
-from .pki import CLOCK_SKEW, key_type_of, subject_name
+from ..crypto.certs import CLOCK_SKEW, subject_name
+from ..crypto.keys import key_type_of
+from ..spec.entries import Entry
+from ..spec.names import format_duration, san_of
 
 _USAGE_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
 # Lifetimes are compared with some slack: a certificate's dates are whole seconds.

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
+from .. import __version__
+from ..errors import MtlsgenError
 from .console import make_console
-from .errors import MtlsgenError
 
 if TYPE_CHECKING:
-    from .apply import Progress
-    from .changes import Plan
+    from ..engine.apply import Progress
+    from ..engine.changes import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")
@@ -107,7 +107,7 @@ def init(spec: Path) -> None:
 @user_errors
 def validate(spec: Path) -> None:
     """Check SPEC only (no files read or written); exit 0 when valid, 1 with the first problem."""
-    from .spec import load_spec
+    from ..spec.load import load_spec
 
     loaded = load_spec(spec)
     leaves = sum(1 for e in loaded.entries if not e.is_ca)
@@ -119,7 +119,7 @@ def validate(spec: Path) -> None:
 @main.command(short_help="Print the JSON Schema of the spec format.")
 def schema() -> None:
     """Print the JSON Schema of the spec format."""
-    from .model import json_schema
+    from ..spec.model import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=False))
 
@@ -151,8 +151,8 @@ def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
 @user_errors
 def plan(spec: Path, replace: tuple[str, ...], prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what apply would do, and why; writes nothing."""
-    from .reconcile import plan as make
-    from .spec import load_spec
+    from .._api import plan as make
+    from ..spec.load import load_spec
 
     the_plan = make(load_spec(spec), replace=replace, prune=prune)
     _print_plan(the_plan, as_json=as_json)
@@ -175,10 +175,10 @@ def _fail_if_blocked(the_plan: Plan) -> None:
 @user_errors
 def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_json: bool) -> None:
     """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
-    from .reconcile import apply as run
-    from .reconcile import plan as make
+    from .._api import apply as run
+    from .._api import plan as make
+    from ..spec.load import load_spec
     from .render import plan_json, result_json, result_text
-    from .spec import load_spec
 
     loaded = load_spec(spec)
     if dry_run:
@@ -189,7 +189,7 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
     console = make_console(no_color=_no_color())
 
     def show(the_plan: Plan) -> None:
-        from .changes import Action
+        from ..engine.changes import Action
 
         if not as_json and any(c.action is not Action.UNCHANGED for c in the_plan.changes):
             _print_plan(the_plan, as_json=False)
@@ -230,10 +230,10 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
 @user_errors
 def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
     """Table of every certificate and store: expiry, days left, state. Reads only."""
-    from .names import parse_duration
-    from .reconcile import status as report_status
+    from .._api import status as report_status
+    from ..spec.load import load_spec
+    from ..spec.names import parse_duration
     from .render import status_json, status_tables
-    from .spec import load_spec
 
     try:
         within = parse_duration(fail_within) if fail_within else None
@@ -259,9 +259,9 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
 @user_errors
 def verify(spec: Path) -> None:
     """Check chains, key pairs and stores, and run real mTLS handshakes on 127.0.0.1."""
-    from .reconcile import verify as run_verify
+    from .._api import verify as run_verify
+    from ..spec.load import load_spec
     from .render import verify_table
-    from .spec import load_spec
 
     report = run_verify(load_spec(spec))
     console = make_console(no_color=_no_color())

@@ -6,8 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
-from .entries import Password
-from .errors import PlanError
+from ..errors import PlanError
+from ..spec.entries import Password
 
 
 def resolve_password(password: Password, generated: Path | None) -> str | None:

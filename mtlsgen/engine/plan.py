@@ -16,10 +16,14 @@ from datetime import datetime
 
 from cryptography import x509
 
+from ..crypto.certs import signed_by, subject_name
+from ..crypto.crl import crl_signed_by
+from ..crypto.keys import key_matches, key_type_of, public_der
+from ..crypto.pem import fingerprint
+from ..crypto.stores import StoreContent
+from ..errors import PlanError
+from ..spec.entries import Entry, Spec
 from .changes import Action, Change, Plan
-from .entries import Entry, Spec
-from .errors import PlanError
-from .formats import fingerprint
 from .layout import (
     CA_CRL,
     CA_CRT,
@@ -36,10 +40,8 @@ from .layout import (
     leaf_files,
     password_files,
 )
-from .pki import crl_signed_by, key_matches, key_type_of, public_der, signed_by, subject_name
 from .rules import drift, expiry_reason
 from .state import EntryState, State, StoreState, anchor_of, issuer_chain
-from .stores import StoreContent
 
 
 @dataclass

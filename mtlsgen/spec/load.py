@@ -16,9 +16,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import pydantic
 
+from ..errors import SpecError
 from . import model
 from .entries import ROOT, CrlSpec, Entry, ImportSpec, Password, RenewBefore, Role, Spec, StoreSpec
-from .errors import SpecError
 from .names import San, dns_name, parse_duration, parse_san
 from .yamlsrc import PathKey, Source, format_path, load_yaml
 

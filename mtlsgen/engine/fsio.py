@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import LockError, PlanError
+from ..errors import LockError, PlanError
 from .layout import DIR_MODE
 
 

@@ -1,4 +1,4 @@
-"""Pure cryptography: keys and certificates built from resolved entries. No I/O.
+"""Certificates built from resolved entries: the CA and leaf profiles, and signature checks. No I/O.
 
 One builder skeleton (serial, validity, SKI, AKI) with the role's extensions on top, as trustme
 does; every KeyUsage flag is written out so the choice is visible.
@@ -6,25 +6,20 @@ does; every KeyUsage flag is written out so the choice is visible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .entries import Entry
-from .names import general_name
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+from ..spec.entries import Entry
+from ..spec.names import general_name
+from .keys import PrivateKey, PublicKey
 
 # Back-dated so that a peer whose clock runs a little behind still accepts a fresh certificate.
 CLOCK_SKEW = timedelta(minutes=5)
-_CURVES = {"ecdsa-p256": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1}
 _NAME_OIDS = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME,
               "L": NameOID.LOCALITY_NAME, "O": NameOID.ORGANIZATION_NAME,
               "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME}
@@ -32,46 +27,12 @@ _USAGE_OIDS = {"serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
                "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
-def generate_key(key_type: str) -> PrivateKey:
-    if key_type.startswith("rsa-"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
-    if key_type in _CURVES:
-        return ec.generate_private_key(_CURVES[key_type]())
-    if key_type == "ed25519":
-        return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError(f"unknown key type {key_type!r}")
-
-
-def key_type_of(key: PrivateKey | PublicKey | object) -> str:
-    """The spec's name for a key's algorithm and size, e.g. `rsa-4096`, or a description if none."""
-    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        return f"rsa-{key.key_size}"
-    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-        for name, curve in _CURVES.items():
-            if isinstance(key.curve, curve):
-                return name
-        return f"ecdsa-{key.curve.name}"
-    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        return "ed25519"
-    return type(key).__name__
-
-
-def key_matches(cert: x509.Certificate, key: PrivateKey) -> bool:
-    """Whether `key` is the private half of the key `cert` certifies."""
-    return public_der(cert.public_key()) == public_der(key.public_key())
-
-
-def public_der(key: PublicKeyTypes) -> bytes:
-    """A public key's SubjectPublicKeyInfo, to compare keys whatever their type."""
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def subject_name(entry: Entry) -> x509.Name:
     attrs = [*entry.subject, ("CN", entry.cn)]
     return x509.Name([x509.NameAttribute(_NAME_OIDS[k], v) for k, v in attrs])
 
 
-def _hash_for(key: PrivateKey) -> hashes.SHA256 | None:
+def hash_for(key: PrivateKey) -> hashes.SHA256 | None:
     # Ed25519 signs the message itself; passing a hash is an error.
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
@@ -89,7 +50,7 @@ def _skeleton(subject: x509.Name, public: PublicKey, issuer: x509.Name, now: dat
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False))
 
 
-def _authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+def authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     try:
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
@@ -112,8 +73,8 @@ def issue_ca(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate |
         crl_sign=True,        # signs its CRL
         encipher_only=False, decipher_only=False), critical=True)
     if issuer_cert is not None:
-        builder = builder.add_extension(_authority_key_id(issuer_cert), critical=False)
-    return builder.sign(issuer_key, _hash_for(issuer_key))
+        builder = builder.add_extension(authority_key_id(issuer_cert), critical=False)
+    return builder.sign(issuer_key, hash_for(issuer_key))
 
 
 def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate,
@@ -134,27 +95,12 @@ def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate
     ).add_extension(
         # Always present, clients too: cryptography's verifier rejects leaves without a SAN.
         x509.SubjectAlternativeName([general_name(s) for s in entry.sans]), critical=False
-    ).add_extension(_authority_key_id(issuer_cert), critical=False)
+    ).add_extension(authority_key_id(issuer_cert), critical=False)
     if crl_url:
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
             reasons=None, crl_issuer=None)]), critical=False)
-    return builder.sign(issuer_key, _hash_for(issuer_key))
-
-
-def issue_crl(issuer_cert: x509.Certificate, issuer_key: PrivateKey, *, number: int,
-              revoked: Sequence[tuple[int, datetime]], now: datetime,
-              validity: timedelta) -> x509.CertificateRevocationList:
-    builder = (x509.CertificateRevocationListBuilder()
-               .issuer_name(issuer_cert.subject)
-               .last_update(now - CLOCK_SKEW)
-               .next_update(now + validity)
-               .add_extension(x509.CRLNumber(number), critical=False)
-               .add_extension(_authority_key_id(issuer_cert), critical=False))
-    for serial, when in sorted(revoked):
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
-    return builder.sign(issuer_key, _hash_for(issuer_key))
+    return builder.sign(issuer_key, hash_for(issuer_key))
 
 
 def signed_by(cert: x509.Certificate, issuer_public: PublicKey) -> bool:
@@ -174,7 +120,3 @@ def signed_by(cert: x509.Certificate, issuer_public: PublicKey) -> bool:
     return True
 
 
-def crl_signed_by(crl: x509.CertificateRevocationList, issuer_public: PublicKeyTypes) -> bool:
-    if not isinstance(issuer_public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
-        return False
-    return crl.is_signature_valid(issuer_public)

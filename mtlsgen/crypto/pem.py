@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .pki import PrivateKey
+from .keys import PrivateKey
 
 PEM_CERT = b"-----BEGIN CERTIFICATE-----"
 

@@ -7,10 +7,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from .apply import ApplyResult
-from .changes import Action, Plan
-from .status import StatusReport
-from .verify import VerifyReport
+from ..engine.apply import ApplyResult
+from ..engine.changes import Action, Plan
+from ..reports.status import StatusReport
+from ..reports.verify import VerifyReport
 
 STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow",
           Action.REPLACE: "magenta", Action.REPACK: "cyan", Action.REVOKE: "red", Action.PRUNE: "red",

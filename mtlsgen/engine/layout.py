@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .entries import Entry
+from ..spec.entries import Entry
 
 StoreKind = Literal["keystore", "truststore"]
 StoreFormat = Literal["pkcs12", "jks"]

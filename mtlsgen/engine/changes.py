@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from .entries import Spec
+from ..spec.entries import Spec
 
 
 class Action(str, Enum):

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SpecError
+from ..errors import SpecError
 
 PathKey = tuple[str | int, ...]
 

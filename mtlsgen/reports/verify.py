@@ -17,12 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
 
-from .changes import Plan
-from .entries import Entry, RenewBefore, Role, Spec
-from .formats import certs_pem, key_pem
-from .names import San
-from .pki import generate_key, issue_ca, issue_leaf, key_matches
-from .state import State, anchor_of
+from ..crypto.certs import issue_ca, issue_leaf
+from ..crypto.keys import generate_key, key_matches
+from ..crypto.pem import certs_pem, key_pem
+from ..engine.changes import Plan
+from ..engine.state import State, anchor_of
+from ..spec.entries import Entry, RenewBefore, Role, Spec
+from ..spec.names import San
 from .status import store_problems
 
 HANDSHAKE_TIMEOUT = 10.0

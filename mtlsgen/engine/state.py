@@ -12,13 +12,13 @@ from typing import Generic, TypeVar
 
 from cryptography import x509
 
-from .entries import Entry, Spec, StoreSpec
-from .errors import PlanError
-from .formats import Unreadable, read_certs, read_crl, read_key
+from ..crypto.keys import PrivateKey
+from ..crypto.pem import Unreadable, read_certs, read_crl, read_key
+from ..crypto.stores import StoreContent, read_jks, read_p12
+from ..errors import PlanError
+from ..spec.entries import Entry, Spec, StoreSpec
 from .layout import GITIGNORE, MANAGED_FILES, Layout, store_file_name
-from .pki import PrivateKey
 from .secrets import check_pkcs12_password, resolve_password
-from .stores import StoreContent, read_jks, read_p12
 
 T = TypeVar("T")
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
-from .apply import ApplyResult, Progress, apply_plan
-from .changes import Plan
-from .entries import Spec
+from .crypto.stores import jks_module
+from .engine.apply import ApplyResult, Progress, apply_plan
+from .engine.changes import Plan
+from .engine.fsio import apply_lock
+from .engine.plan import make_plan
+from .engine.state import read_state
 from .errors import MissingExtraError
-from .fsio import apply_lock
-from .plan import make_plan
-from .state import read_state
-from .status import StatusReport, make_status
-from .stores import jks_module
-from .verify import VerifyReport, make_verify
+from .reports.status import StatusReport, make_status
+from .reports.verify import VerifyReport, make_verify
+from .spec.entries import Spec
 
 
 def _require_extras(spec: Spec) -> None:

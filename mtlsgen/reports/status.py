@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .changes import Action, Plan
-from .entries import Entry, Spec
-from .layout import STORE_FILES
-from .pki import key_matches, key_type_of
-from .rules import cert_sans, days_left
-from .state import State
+from ..crypto.keys import key_matches, key_type_of
+from ..engine.changes import Action, Plan
+from ..engine.layout import STORE_FILES
+from ..engine.rules import cert_sans, days_left
+from ..engine.state import State
+from ..spec.entries import Entry, Spec
 
 # States that need no action; anything else makes `status` exit 1.
 GOOD = ("ok", "revoked")

@@ -14,10 +14,14 @@ from pathlib import Path
 
 from cryptography import x509
 
+from ..crypto.certs import issue_ca, issue_leaf, signed_by
+from ..crypto.crl import issue_crl
+from ..crypto.keys import PrivateKey, generate_key
+from ..crypto.pem import certs_pem, crl_pem, key_pem
+from ..crypto.stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
+from ..errors import PlanError
+from ..spec.entries import Entry, Password
 from .changes import Action, Change, Plan
-from .entries import Entry, Password
-from .errors import PlanError
-from .formats import certs_pem, crl_pem, key_pem
 from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
 from .layout import (
     CA_CRL,
@@ -32,10 +36,8 @@ from .layout import (
     Layout,
     file_mode,
 )
-from .pki import PrivateKey, generate_key, issue_ca, issue_crl, issue_leaf, signed_by
 from .secrets import new_password, resolve_password
 from .state import State, anchor_of, issuer_chain
-from .stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 _RSA_COST = {"rsa-4096": 3, "rsa-3072": 2, "rsa-2048": 1}  # ECDSA and Ed25519 keys cost ~0.1 ms

@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from .errors import MissingExtraError
-from .formats import Unreadable, fingerprint
-from .pki import PrivateKey, public_der
+from ..errors import MissingExtraError
+from .keys import PrivateKey, public_der
+from .pem import Unreadable, fingerprint
 
 # Set explicitly so that a change of cryptography's defaults cannot change what we write.
 PBKDF2_ROUNDS = 10_000  # what keytool uses for PKCS#12 (JDK 17 keystore.pkcs12.keyPbeIterationCount)

@@ -1,0 +1,1 @@
+"""status and verify: read the plan's kinds of reasons and the files, never write."""
