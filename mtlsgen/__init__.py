@@ -6,8 +6,8 @@
     report = mtlsgen.status(spec)        # expiry and state of every certificate and store
     report = mtlsgen.verify(spec)        # chains, stores and loopback mTLS handshakes
 
-The functions plan, apply, status and verify share their names with the modules that hold
-their parts; importing everything here, once, binds the names to the functions for good.
+The functions live in the private module _api; the layers under them are spec/, crypto/,
+engine/, reports/ and cli/ (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,8 +16,19 @@ from ._api import apply, plan, status, verify
 from .engine.apply import ApplyResult, apply_plan
 from .engine.changes import Action, Change, Plan
 from .engine.plan import make_plan
+from .engine.reasons import Kind, Reason
 from .engine.state import State, read_state
-from .errors import LockError, MissingExtraError, MtlsgenError, PlanError, SpecError
+from .errors import (
+    BlockedError,
+    DamagedKeyError,
+    LockError,
+    MissingExtraError,
+    MtlsgenError,
+    OutputError,
+    PlanError,
+    SecretError,
+    SpecError,
+)
 from .reports.status import StatusReport
 from .reports.verify import VerifyReport
 from .spec.entries import Entry, Spec
@@ -28,13 +39,19 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "ApplyResult",
+    "BlockedError",
     "Change",
+    "DamagedKeyError",
     "Entry",
+    "Kind",
     "LockError",
     "MissingExtraError",
     "MtlsgenError",
+    "OutputError",
     "Plan",
     "PlanError",
+    "Reason",
+    "SecretError",
     "Spec",
     "SpecError",
     "State",

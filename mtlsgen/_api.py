@@ -54,7 +54,7 @@ def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (
                              replace_names=replace, prune=prune)
         if on_plan is not None:
             on_plan(the_plan)
-        return the_plan, apply_plan(the_plan, state, progress=progress)
+        return the_plan, apply_plan(the_plan, progress=progress)
 
 
 def status(spec: Spec, *, now: datetime | None = None, fail_within: timedelta | None = None) -> StatusReport:

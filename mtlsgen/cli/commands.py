@@ -24,8 +24,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")
 
 
+# The one boundary where errors become exit codes (the tree: mtlsgen/errors.py). Every error a
+# user can cause exits 1; 2 is kept for `plan --detailed-exitcode` ("changes pending").
+EXIT_CODES: dict[type[MtlsgenError], int] = {MtlsgenError: 1}
+
+
+def exit_code(exc: MtlsgenError) -> int:
+    return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
+
+
 def user_errors(func: F) -> F:
-    """MtlsgenError → `error: …` on stderr and exit 1; any other exception is a bug and keeps its trace."""
+    """MtlsgenError → `error: …` on stderr and its exit code; any other exception is a bug and keeps its trace."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -34,7 +43,7 @@ def user_errors(func: F) -> F:
         except MtlsgenError as exc:
             make_console(stderr=True, no_color=_no_color()).print(f"error: {exc}", style="red",
                                                                     overflow="ignore", crop=False)
-            sys.exit(1)
+            sys.exit(exit_code(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -132,7 +141,8 @@ def _replace_option(func: F) -> F:
 
 def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
     """The plan on stdout; in text, its warnings follow on stderr (with --json they are in the document)."""
-    from .render import plan_json, plan_text, warning_lines
+    from .documents import plan_json
+    from .render import plan_text, warning_lines
 
     if as_json:
         click.echo(json.dumps(plan_json(the_plan), indent=2))
@@ -162,9 +172,11 @@ def plan(spec: Path, replace: tuple[str, ...], prune: bool, as_json: bool, detai
 
 
 def _fail_if_blocked(the_plan: Plan) -> None:
+    """`plan` (and `apply --dry-run`) show a blocked plan, then say why it cannot be applied."""
+    from .render import blocked_line
+
     if the_plan.blocked:
-        first = the_plan.blocked[0]
-        raise MtlsgenError(f"{first.name} is blocked: {first.reasons[0]}")
+        raise MtlsgenError(blocked_line(the_plan))
 
 
 @main.command(short_help="Make the certificate folder match the spec.")
@@ -177,8 +189,10 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
     """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
     from .._api import apply as run
     from .._api import plan as make
+    from ..errors import BlockedError
     from ..spec.load import load_spec
-    from .render import plan_json, result_json, result_text
+    from .documents import plan_json, result_json
+    from .render import blocked_line, result_text
 
     loaded = load_spec(spec)
     if dry_run:
@@ -187,16 +201,22 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
         _fail_if_blocked(the_plan)
         return
     console = make_console(no_color=_no_color())
+    shown: list[Plan] = []
 
     def show(the_plan: Plan) -> None:
         from ..engine.changes import Action
 
+        shown.append(the_plan)
         if not as_json and any(c.action is not Action.UNCHANGED for c in the_plan.changes):
             _print_plan(the_plan, as_json=False)
-        _fail_if_blocked(the_plan)
 
-    with _progress(enabled=not as_json) as progress:
-        the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show)
+    try:
+        with _progress(enabled=not as_json) as progress:
+            the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show)
+    except BlockedError:
+        if as_json:  # the document is printed whatever happens: the plan says what blocks it
+            click.echo(json.dumps({"plan": plan_json(shown[0]), "result": None}, indent=2))
+        raise MtlsgenError(blocked_line(shown[0])) from None
     if as_json:
         click.echo(json.dumps({"plan": plan_json(the_plan), "result": result_json(result)}, indent=2))
     else:
@@ -233,7 +253,8 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
     from .._api import status as report_status
     from ..spec.load import load_spec
     from ..spec.names import parse_duration
-    from .render import status_json, status_tables
+    from .documents import status_json
+    from .render import status_problems, status_tables
 
     try:
         within = parse_duration(fail_within) if fail_within else None
@@ -249,26 +270,33 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
     if report.failing and as_json:
         sys.exit(1)  # the document says which ("ok": false, and each state)
     if report.failing:
-        problems = report.problems
+        problems = status_problems(report)
         more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise MtlsgenError(f"{len(problems)} need attention: {'; '.join(problems[:3])}{more}")
 
 
 @main.command(short_help="Check chains and stores; run mTLS handshakes on loopback.")
 @SPEC_ARG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @user_errors
-def verify(spec: Path) -> None:
+def verify(spec: Path, as_json: bool) -> None:
     """Check chains, key pairs and stores, and run real mTLS handshakes on 127.0.0.1."""
     from .._api import verify as run_verify
     from ..spec.load import load_spec
-    from .render import verify_table
+    from .documents import verify_json
+    from .render import check_detail, verify_table
 
     report = run_verify(load_spec(spec))
     console = make_console(no_color=_no_color())
-    console.print(verify_table(report))
+    if as_json:
+        click.echo(json.dumps(verify_json(report), indent=2))
+    else:
+        console.print(verify_table(report))
     failed = report.failed
     if failed:
         first = failed[0]
         raise MtlsgenError(f"{len(failed)} check{'s' if len(failed) != 1 else ''} failed; first: "
-                           f"{first.kind} {first.subject}: {first.detail}")
+                           f"{first.kind} {first.subject}: {check_detail(first)}")
+    if as_json:
+        return
     console.print(f"All {len(report.checks)} checks passed.")

@@ -1,16 +1,15 @@
-"""Plans and results as rich renderables and JSON documents. Never prints, never exits."""
+"""Plans, results and reports as rich renderables and lines of text. Never prints, never exits."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from ..engine.apply import ApplyResult
-from ..engine.changes import Action, Plan
-from ..reports.status import StatusReport
-from ..reports.verify import VerifyReport
+from ..engine.changes import Action, Change, Plan
+from ..reports.status import CertStatus, StatusReport, StoreStatus
+from ..reports.verify import Check, VerifyReport
+from .words import Where, reason_text
 
 STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow",
           Action.REPLACE: "magenta", Action.REPACK: "cyan", Action.REVOKE: "red", Action.PRUNE: "red",
@@ -34,10 +33,27 @@ def plan_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
         style = STYLES[change.action]
         out.append(f"  {change.symbol} {change.name.ljust(width)}  ", style=style)
         out.append(f"{change.action.value:<9} ", style=style)
-        out.append("; ".join(change.reasons))
+        out.append("; ".join(reason_texts(plan, change)))
         out.append("\n")
     out.append(summary(plan))
     return out
+
+
+def where(plan: Plan, change: Change) -> Where:
+    """How the change's reasons name their files and folders."""
+    return Where(change.name if change.scope == "entry" else "", plan.spec.output_label,
+                 prefix_ca_files=change.action is Action.BLOCKED)
+
+
+def reason_texts(plan: Plan, change: Change) -> list[str]:
+    at = where(plan, change)
+    return [reason_text(r, at) for r in change.reasons]
+
+
+def blocked_line(plan: Plan) -> str:
+    """Why the plan cannot be applied, in one sentence (its first blocked change)."""
+    change = plan.blocked[0]
+    return f"{change.name} is blocked: {'; '.join(reason_texts(plan, change))}"
 
 
 def warning_lines(plan: Plan) -> list[str]:
@@ -55,20 +71,6 @@ def summary(plan: Plan) -> str:
     return f"Plan: {', '.join(parts)}. {unchanged} unchanged.{orphans}"
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    counts = plan.counts()
-    return {
-        "spec": str(plan.spec.path),
-        "output": str(plan.spec.output),
-        "now": plan.now.isoformat(),
-        "changes": [{"name": c.name, "action": c.action.value, "symbol": c.symbol,
-                     "reasons": list(c.reasons), "files": list(c.files)} for c in plan.changes],
-        "summary": {a.value: counts[a] for a in Action},
-        "pending": len(plan.pending),
-        "warnings": list(plan.warnings),
-    }
-
-
 def result_text(result: ApplyResult) -> str:
     if not result.changes:
         return "Nothing to do: every file is up to date."
@@ -82,12 +84,6 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def result_json(result: ApplyResult) -> dict[str, Any]:
-    return {"applied": [c.name for c in result.changes],
-            "written": [str(p) for p in result.written],
-            "removed": [str(p) for p in result.removed]}
-
-
 _STATE_STYLES = {"ok": "green", "revoked": "dim", "renew due": "yellow", "stale": "yellow"}
 
 
@@ -99,7 +95,7 @@ def status_tables(report: StatusReport) -> list[Table]:
         certs.add_row(c.name, c.role, c.cn, ", ".join(c.sans), c.key, c.issuer,
                       f"{c.not_after:%Y-%m-%d}" if c.not_after else "-",
                       str(c.days_left) if c.days_left is not None else "-",
-                      Text(c.state + (f": {c.detail}" if c.detail and c.state != "ok" else ""),
+                      Text(c.state + (f": {detail}" if (detail := status_detail(c)) and c.state != "ok" else ""),
                            style=_STATE_STYLES.get(c.state, "red")))
     tables = [certs]
     if report.stores:
@@ -107,24 +103,11 @@ def status_tables(report: StatusReport) -> list[Table]:
         for column in ("entry", "file", "format", "alias", "opens", "state"):
             stores.add_column(column)
         for s in report.stores:
-            stores.add_row(s.name, s.file, s.format, s.alias, "yes" if s.opens else "no",
-                           Text(s.state + (f": {s.detail}" if s.detail else ""),
+            stores.add_row(s.name, s.file, s.format, s.alias or "-", "yes" if s.opens else "no",
+                           Text(s.state + (f": {detail}" if (detail := status_detail(s)) else ""),
                                 style=_STATE_STYLES.get(s.state, "red")))
         tables.append(stores)
     return tables
-
-
-def status_json(report: StatusReport) -> dict[str, Any]:
-    return {
-        "now": report.now.isoformat(),
-        "ok": not report.failing,
-        "certificates": [{"name": c.name, "role": c.role, "cn": c.cn, "sans": list(c.sans), "key": c.key,
-                          "issuer": c.issuer, "not_after": c.not_after.isoformat() if c.not_after else None,
-                          "days_left": c.days_left, "state": c.state, "detail": c.detail}
-                         for c in report.certificates],
-        "stores": [{"name": s.name, "file": s.file, "format": s.format, "alias": s.alias, "opens": s.opens,
-                    "state": s.state, "detail": s.detail} for s in report.stores],
-    }
 
 
 def verify_table(report: VerifyReport) -> Table:
@@ -133,5 +116,23 @@ def verify_table(report: VerifyReport) -> Table:
         table.add_column(column)
     for check in report.checks:
         table.add_row(check.kind, check.subject, Text("ok" if check.ok else "FAIL",
-                                                      style="green" if check.ok else "bold red"), check.detail)
+                                                      style="green" if check.ok else "bold red"), check_detail(check))
     return table
+
+
+def status_detail(row: CertStatus | StoreStatus) -> str:
+    """Why a status row is in its state, in words."""
+    if isinstance(row, CertStatus) and row.state == "revoked":
+        return "revoked in the spec; no files"
+    at = Where(row.name)
+    return "; ".join(reason_text(r, at) for r in row.reasons)
+
+
+def status_problems(report: StatusReport) -> list[str]:
+    """One phrase per certificate or store that needs attention, e.g. `bob: renew due`."""
+    return [f"{row.name}: {row.state}" if isinstance(row, CertStatus) else f"{row.name}/{row.file}: {row.state}"
+            for row in report.attention]
+
+
+def check_detail(check: Check) -> str:
+    return reason_text(check.reason, Where(check.subject.split("/")[0])) if check.reason else check.detail

@@ -1,7 +1,10 @@
-"""apply_plan(plan, state) carries a plan out: keys, certificates, files. It decides nothing and prints nothing.
+"""apply_plan(plan) carries a plan out: keys, certificates, files. It decides nothing and prints nothing.
 
-Keys are generated first, in parallel threads (cryptography releases the GIL while it searches
-for RSA primes), then certificates issuers first, then files, each written atomically.
+Everything it writes, chmods or removes is named by the plan's changes, and everything it needs
+(kept keys and certificates, chains, trusted roots, passwords, CRL contents, the time) comes with
+them: it reads no file, no password source and no clock. Keys are generated first, in parallel
+threads (cryptography releases the GIL while it searches for RSA primes), then certificates issuers
+first, then files, each written atomically.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from ..crypto.crl import issue_crl
 from ..crypto.keys import PrivateKey, generate_key
 from ..crypto.pem import certs_pem, crl_pem, key_pem
 from ..crypto.stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
-from ..errors import PlanError
-from ..spec.entries import Entry, Password
-from .changes import Action, Change, Plan
+from ..errors import BlockedError, DamagedKeyError
+from .changes import Action, CertRef, Change, Plan
 from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
 from .layout import (
     CA_CRL,
@@ -36,8 +38,7 @@ from .layout import (
     Layout,
     file_mode,
 )
-from .secrets import new_password, resolve_password
-from .state import State, anchor_of, issuer_chain
+from .secrets import new_password
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 _RSA_COST = {"rsa-4096": 3, "rsa-3072": 2, "rsa-2048": 1}  # ECDSA and Ed25519 keys cost ~0.1 ms
@@ -50,24 +51,28 @@ class ApplyResult:
     removed: tuple[Path, ...]
 
 
-def apply_plan(plan: Plan, state: State, *, progress: Progress | None = None,
-               workers: int | None = None) -> ApplyResult:
-    """Make the files match `plan`; files not named by the plan are not touched."""
+def apply_plan(plan: Plan, *, progress: Progress | None = None, workers: int | None = None) -> ApplyResult:
+    """Make the files match `plan`; files not named by the plan are not touched.
+
+    A plan with a blocked change is refused whole (BlockedError): carrying out the rest would leave
+    a folder that is neither the old state nor the planned one.
+    """
     if plan.blocked:
-        first = plan.blocked[0]
-        raise PlanError(f"{first.name}: {'; '.join(first.reasons)}")
-    return _Executor(plan, state, progress, workers or os.cpu_count() or 2).run()
+        name = plan.blocked[0].name
+        raise BlockedError(f"{name} is blocked: its key is never replaced implicitly; apply --replace {name} "
+                           "makes a new one and reissues everything under it; nothing was written")
+    return _Executor(plan, progress, workers or os.cpu_count() or 2).run()
 
 
 class _Executor:
-    def __init__(self, plan: Plan, state: State, progress: Progress | None, workers: int) -> None:
-        self.plan, self.state, self.spec = plan, state, plan.spec
-        self.layout: Layout = state.layout
+    def __init__(self, plan: Plan, progress: Progress | None, workers: int) -> None:
+        self.plan, self.spec = plan, plan.spec
+        self.layout = Layout(plan.spec.output)
         self.progress = progress or (lambda what, done, total: None)
         self.workers = workers
         self.keys: dict[str, PrivateKey] = {}
         self.certs: dict[str, x509.Certificate] = {}
-        self.passwords: dict[Path, str] = {}
+        self.passwords: dict[tuple[str, str], str] = {}
         self.written: list[Path] = []
         self.removed: list[Path] = []
 
@@ -75,20 +80,30 @@ class _Executor:
         pending = self.plan.pending
         if not pending:
             return ApplyResult((), (), ())
+        for change in self.plan.changes:  # what is kept: every entry's key and certificate on disk
+            if change.materials.key is not None and not change.new_key:
+                self.keys[change.name] = change.materials.key
+            if change.materials.cert is not None and not change.new_cert:
+                self.certs[change.name] = change.materials.cert
         ensure_dir(self.layout.root)
-        # A new output folder gets its .gitignore with its first files; an existing one when the plan says.
-        if not self.state.output_exists or any(GITIGNORE in c.files for c in pending if c.scope == "output"):
-            self.write(self.layout.gitignore, GITIGNORE_TEXT)
         self.generate_keys([c for c in pending if c.new_key])
-        self.issue()
+        self.issue([c for c in self.plan.changes if c.new_cert])
         for change in pending:
-            if change.action in (Action.REVOKE, Action.PRUNE):
+            if change.scope == "output":
+                self.write_output(change)
+            elif change.scope == "orphan" or change.action is Action.REVOKE:
                 self.remove(self.layout.folder(change.name), change.remove)
-            elif change.scope == "entry":
-                self.write_entry(self.spec[change.name], change)
+            else:
+                self.write_entry(change)
         for folder in {self.layout.root, *(path.parent for path in self.written)}:
             sync_dir(folder)  # makes the renames in it durable
         return ApplyResult(pending, tuple(self.written), tuple(self.removed))
+
+    def write_output(self, change: Change) -> None:
+        if "" in change.chmod:
+            chmod(self.layout.root, DIR_MODE)
+        if GITIGNORE in change.files:
+            self.write(self.layout.gitignore, GITIGNORE_TEXT)
 
     def remove(self, folder: Path, files: tuple[str, ...]) -> None:
         """Delete mtlsgen's files in `folder`, then the folder if nothing of the user's is left in it."""
@@ -109,50 +124,49 @@ class _Executor:
                 self.keys[futures[future]] = future.result()
                 self.progress("generating keys", done, total)
 
-    def key_of(self, name: str) -> PrivateKey:
-        key = self.keys.get(name) or self.state[name].key.value
-        if key is None:  # the planner never lets this happen; a bug if it does
-            raise AssertionError(f"no key for {name}")
-        return key
-
-    def issue(self) -> None:
-        for entry in self.spec.entries:
-            change = self.plan[entry.name]
-            current = self.state[entry.name].cert
-            if not change.new_cert:
-                if current is not None:
-                    self.certs[entry.name] = current
-                continue
-            public = self.key_of(entry.name).public_key()
+    def issue(self, changes: list[Change]) -> None:
+        """Issue the planned certificates, issuers first (the plan lists entries in that order)."""
+        for change in changes:
+            entry = self.spec[change.name]
+            public = self.keys[entry.name].public_key()
             issuer_cert = self.certs[entry.issuer] if entry.issuer else None
-            issuer_key = self.key_of(entry.issuer or entry.name)
+            issuer_key = self.keys[entry.issuer or entry.name]
             if entry.is_ca:
-                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
-                                now=self.plan.now)
+                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key, now=self.plan.now)
             else:
                 assert issuer_cert is not None
                 cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
                                   now=self.plan.now, crl_url=self.spec.crl_url(entry.name))
             if not signed_by(cert, issuer_key.public_key()):
-                raise PlanError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
-                                "its key file may be damaged; nothing was written")
+                raise DamagedKeyError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
+                                      "its key file may be damaged; nothing was written")
             self.certs[entry.name] = cert
+
+    def cert(self, ref: CertRef) -> x509.Certificate:
+        if ref.cert is not None:
+            return ref.cert
+        assert ref.entry is not None
+        return self.certs[ref.entry]
 
     def write(self, path: Path, data: bytes) -> None:
         atomic_write(path, data, mode=file_mode(path.name))
         self.written.append(path)
 
-    def secret(self, source: Password, path: Path) -> str:
-        """A password's value: from its source, or generated once and saved at `path` (0600)."""
-        if path not in self.passwords:
-            value = resolve_password(source, path)
+    def secret(self, change: Change, purpose: str) -> str:
+        """A password's value as planned; one the plan says to generate is made once and saved."""
+        key = (change.name, purpose)
+        if key not in self.passwords:
+            planned = change.materials.secret(purpose)
+            value = planned.value
             if value is None:
+                assert planned.file is not None and planned.file in change.files
                 value = new_password()
-                self.write(path, (value + "\n").encode())
-            self.passwords[path] = value
-        return self.passwords[path]
+                self.write(self.layout.folder(change.name) / planned.file, (value + "\n").encode())
+            self.passwords[key] = value
+        return self.passwords[key]
 
-    def write_entry(self, entry: Entry, change: Change) -> None:
+    def write_entry(self, change: Change) -> None:
+        entry = self.spec[change.name]
         folder = self.layout.folder(entry.name)
         ensure_dir(folder)
         for name in change.chmod:
@@ -161,52 +175,53 @@ class _Executor:
             remove_file(folder / name)
             self.removed.append(folder / name)
         if entry.is_ca:
-            self.write_ca(entry, change)
+            self.write_ca(change)
             return
         cert = self.certs[entry.name]
-        intermediates, anchor = issuer_chain(self.spec, self.state, entry.name, self.certs.get)
-        chain = [c for c in (*intermediates, anchor) if c is not None]
+        chain = [self.cert(ref) for ref in change.materials.chain]
+        anchor = change.materials.anchor
+        assert anchor is not None
         for name in change.files:
             path = folder / name
             if name == TLS_CRT:
-                self.write(path, certs_pem([cert, *chain[:-1]]))  # the anchor stays out of tls.crt
+                self.write(path, certs_pem([cert, *chain]))  # the anchor stays out of tls.crt
             elif name == TLS_KEY:
-                password = (self.secret(entry.key_password, self.layout.key_password_file(entry.name))
-                            if entry.key_password else None)
-                self.write(path, key_pem(self.key_of(entry.name), password))
+                password = self.secret(change, TLS_KEY) if entry.key_password else None
+                self.write(path, key_pem(self.keys[entry.name], password))
             elif name == CA_CRT:
-                self.write(path, certs_pem(chain[-1:]))
-            else:
-                self.write(path, self.store_bytes(entry, name, [cert, *chain]))
+                self.write(path, certs_pem([self.cert(anchor)]))
+            elif name in STORE_FILES:
+                self.write(path, self.store_bytes(change, name, [cert, *chain, self.cert(anchor)]))
+            # password files are written by `secret` when a file that needs them is
 
-    def write_ca(self, entry: Entry, change: Change) -> None:
-        folder = self.layout.folder(entry.name)
+    def write_ca(self, change: Change) -> None:
+        folder = self.layout.folder(change.name)
         # The key first: a crash between the two leaves a key without a certificate, which the next
         # apply completes, rather than a certificate without its key, which blocks until --replace.
         for name in sorted(change.files, key=lambda name: name != CA_KEY):
             if name == CA_CRT:
-                self.write(folder / name, certs_pem([self.certs[entry.name]]))
+                self.write(folder / name, certs_pem([self.certs[change.name]]))
             elif name == CA_KEY:
-                self.write(folder / name, key_pem(self.key_of(entry.name)))
+                self.write(folder / name, key_pem(self.keys[change.name]))
             elif name == CA_CRL:
-                self.write(folder / name, crl_pem(self.crl(entry, change)))
+                content = change.materials.crl
+                assert content is not None
+                self.write(folder / name, crl_pem(issue_crl(
+                    self.certs[change.name], self.keys[change.name], number=content.number,
+                    revoked=content.revoked, now=self.plan.now, validity=content.validity)))
 
-    def store_bytes(self, entry: Entry, file_name: str, chain: list[x509.Certificate]) -> bytes:
+    def store_bytes(self, change: Change, file_name: str, chain: list[x509.Certificate]) -> bytes:
         kind, fmt = STORE_FILES[file_name]
+        entry = self.spec[change.name]
         store = entry.keystore if kind == "keystore" else entry.truststore
         assert store is not None
-        password = self.secret(store.password, self.layout.password_file(entry.name, store.kind))
+        password = self.secret(change, kind)
         if kind == "keystore":
-            key = self.key_of(entry.name)
+            key = self.keys[entry.name]
             if fmt == "pkcs12":
                 return keystore_p12(key, chain, store.alias, password, store.profile)
             return keystore_jks(key, chain, store.alias, password)
-        trusted = [(root, anchor) for root in self.spec.trusted_roots(entry.name)
-                   if (anchor := anchor_of(self.state, root, self.certs.get)) is not None]
+        trusted = [(alias, self.cert(ref)) for alias, ref in change.materials.trusted]
         if fmt == "pkcs12":
             return truststore_p12(trusted, password, store.profile)
         return truststore_jks(trusted, password)
-
-    def crl(self, entry: Entry, change: Change) -> x509.CertificateRevocationList:
-        return issue_crl(self.certs[entry.name], self.key_of(entry.name), number=change.crl_number,
-                         revoked=change.revoked_serials, now=self.plan.now, validity=entry.crl_validity)

@@ -1,13 +1,18 @@
-"""What a plan is made of: the closed set of actions (as terraform's) and one Change per entry."""
+"""What a plan is made of: the closed set of actions (as terraform's), one Change per entry, and what
+apply needs to carry each change out (Materials), decided once by the planner."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Literal
 
+from cryptography import x509
+
+from ..crypto.keys import PrivateKey
 from ..spec.entries import Spec
+from .reasons import Reason
 
 
 class Action(str, Enum):
@@ -29,20 +34,68 @@ SYMBOLS = {Action.CREATE: "+", Action.REISSUE: "~", Action.RENEW: "~", Action.RE
 
 
 @dataclass(frozen=True)
+class CertRef:
+    """A certificate apply will hold: one on disk now (`cert`), or the one it issues for `entry`."""
+
+    entry: str | None = None
+    cert: x509.Certificate | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A password apply uses: its value, or None to generate one and keep it in `file` (0600).
+    The value is never printed: it is out of repr and out of every document."""
+
+    value: str | None = field(default=None, repr=False)
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class CrlContent:
+    """What a CA's CRL will hold (RFC 5280 5.2.3: the number only grows)."""
+
+    revoked: tuple[tuple[int, datetime], ...]
+    number: int
+    validity: timedelta
+
+
+@dataclass(frozen=True)
+class Materials:
+    """Everything apply needs for one entry's files; apply reads nothing else.
+
+    `key`/`cert` are what is kept from disk (None: made new); `chain` is what follows the leaf in
+    tls.crt, `anchor` the root in ca.crt, `trusted` a truststore's (alias, certificate) pairs;
+    `secrets` are keyed by what they protect: "keystore", "truststore", "tls.key".
+    """
+
+    key: PrivateKey | None = field(default=None, repr=False)
+    cert: x509.Certificate | None = field(default=None, repr=False)
+    chain: tuple[CertRef, ...] = ()
+    anchor: CertRef | None = None
+    trusted: tuple[tuple[str, CertRef], ...] = ()
+    secrets: tuple[tuple[str, Secret], ...] = ()
+    crl: CrlContent | None = None
+
+    def secret(self, purpose: str) -> Secret:
+        return dict(self.secrets)[purpose]
+
+
+@dataclass(frozen=True)
 class Change:
-    """One entry's action with its reasons; `files` are the file names apply (re)writes in its folder."""
+    """One entry's action with its reasons. `files` are every file apply writes in its folder
+    (password files and, for the output folder, .gitignore included); `chmod` those whose mode it
+    restores ("" is the folder); `remove` those it deletes."""
 
     name: str
     action: Action
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
     new_key: bool = False
     new_cert: bool = False
     files: tuple[str, ...] = ()
-    revoked_serials: tuple[tuple[int, datetime], ...] = ()  # a CA's CRL content, when it is written
-    crl_number: int = 0
-    chmod: tuple[str, ...] = ()  # files whose permission bits apply restores ("" = the folder)
-    remove: tuple[str, ...] = ()  # files of the entry the spec no longer asks for
+    chmod: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
     scope: Literal["entry", "output", "orphan"] = "entry"  # what `name` is: an entry, the output folder, …
+    materials: Materials = field(default_factory=Materials, repr=False, compare=False)
 
     @property
     def symbol(self) -> str:

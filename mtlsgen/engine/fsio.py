@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import LockError, PlanError
+from ..errors import LockError, OutputError
 from .layout import DIR_MODE
 
 
@@ -32,7 +32,7 @@ def ensure_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     except OSError as exc:
-        raise PlanError(f"cannot create folder {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot create folder {path}: {exc.strerror}") from exc
     if path.stat().st_mode & 0o777 != DIR_MODE:
         chmod(path, DIR_MODE)
 
@@ -52,14 +52,14 @@ def atomic_write(path: Path, data: bytes, *, mode: int) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        raise PlanError(f"cannot write {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def chmod(path: Path, mode: int) -> None:
     try:
         path.chmod(mode)
     except OSError as exc:
-        raise PlanError(f"cannot change the mode of {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot change the mode of {path}: {exc.strerror}") from exc
 
 
 def sync_dir(path: Path) -> None:
@@ -80,7 +80,7 @@ def remove_file(path: Path) -> None:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise PlanError(f"cannot delete {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot delete {path}: {exc.strerror}") from exc
 
 
 def remove_empty_dir(path: Path) -> bool:

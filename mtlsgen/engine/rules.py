@@ -1,7 +1,7 @@
 """The renewal and drift rules shared by plan, status and verify: one copy of "is this expiring".
 
-Each function compares one certificate with the spec and returns the reasons to reissue it,
-worded for the plan (`SANs: +DNS:new.example.com -DNS:old.example.com`).
+Each function compares one certificate with the spec and returns the typed reasons to reissue it
+(mtlsgen/cli/render.py words them: `SANs: +DNS:new.example.com -DNS:old.example.com`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..crypto.certs import CLOCK_SKEW, subject_name
 from ..crypto.keys import key_type_of
 from ..spec.entries import Entry
 from ..spec.names import format_duration, san_of
+from .reasons import Kind, Reason
 
 _USAGE_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
 # Lifetimes are compared with some slack: a certificate's dates are whole seconds.
@@ -30,14 +31,13 @@ def renewal_time(cert: x509.Certificate, entry: Entry) -> datetime:
     return cert.not_valid_after_utc - entry.renew_before.before(lifetime(cert) - CLOCK_SKEW)
 
 
-def expiry_reason(cert: x509.Certificate, entry: Entry, now: datetime) -> str | None:
-    """Why `cert` must be renewed at `now`, or None while it is good."""
+def expiry_reason(cert: x509.Certificate, entry: Entry, now: datetime) -> Reason | None:
+    """Why `cert` must be renewed at `now` (SPEC: "its renewal time has come"), or None while it is good."""
     not_after = cert.not_valid_after_utc
     if not_after <= now:
-        return f"expired {not_after:%Y-%m-%d}"
+        return Reason(Kind.EXPIRED, when=not_after)
     if renewal_time(cert, entry) <= now:
-        return (f"expires {not_after:%Y-%m-%d}, in {days_left(cert, now)} days "
-                f"(renew_before {entry.renew_before.text})")
+        return Reason(Kind.EXPIRING, when=not_after, days=days_left(cert, now), detail=entry.renew_before.text)
     return None
 
 
@@ -74,38 +74,40 @@ def crl_url(cert: x509.Certificate) -> str | None:
     return None
 
 
-def _diff(label: str, old: list[str], new: list[str]) -> str | None:
+def _diff(kind: Kind, old: list[str], new: list[str]) -> Reason | None:
     added = [f"+{x}" for x in new if x not in old]
     removed = [f"-{x}" for x in old if x not in new]
-    return f"{label}: {' '.join(added + removed)}" if added or removed else None
+    return Reason(kind, names=(*added, *removed)) if added or removed else None
 
 
 def drift(entry: Entry, cert: x509.Certificate, *, issuer_name: x509.Name | None,
-          crl: str | None) -> list[str]:
-    """How `cert` differs from what `entry` asks for (empty when it matches)."""
-    reasons: list[str] = []
+          crl: str | None) -> list[Reason]:
+    """How `cert` differs from what `entry` asks for (SPEC: subject, SANs, usages, key type, issuer,
+    validity, path length or CRL URL); empty when it matches."""
+    reasons: list[Reason] = []
     wanted = subject_name(entry)
     if cert.subject != wanted:
         old_cn = [str(a.value) for a in cert.subject if a.oid == x509.NameOID.COMMON_NAME]
         if old_cn and old_cn[0] != entry.cn:
-            reasons.append(f"CN: {old_cn[0]} → {entry.cn}")
+            reasons.append(Reason(Kind.CN, old=old_cn[0], new=entry.cn))
         else:
-            reasons.append(f"subject: {cert.subject.rfc4514_string()} → {wanted.rfc4514_string()}")
+            reasons.append(Reason(Kind.SUBJECT, old=cert.subject.rfc4514_string(), new=wanted.rfc4514_string()))
     if not entry.is_ca:
-        sans = _diff("SANs", cert_sans(cert), [str(s) for s in entry.sans])
-        usages = _diff("usages", cert_usages(cert), list(entry.usages))
+        sans = _diff(Kind.SANS, cert_sans(cert), [str(s) for s in entry.sans])
+        usages = _diff(Kind.USAGES, cert_usages(cert), list(entry.usages))
         reasons += [r for r in (sans, usages) if r]
     have_key = key_type_of(cert.public_key())
     if have_key != entry.key:
-        reasons.append(f"key: {have_key} → {entry.key}")
+        reasons.append(Reason(Kind.KEY_TYPE, old=have_key, new=entry.key))
     if abs(lifetime(cert) - CLOCK_SKEW - entry.validity) > _SLACK:
-        reasons.append(f"validity: {format_duration(lifetime(cert) - CLOCK_SKEW)} → {entry.validity_text}")
+        reasons.append(Reason(Kind.VALIDITY, old=format_duration(lifetime(cert) - CLOCK_SKEW),
+                              new=entry.validity_text))
     if entry.is_ca:
         constraints = _extension(cert, x509.BasicConstraints)
         if isinstance(constraints, x509.BasicConstraints) and constraints.path_length != entry.path_length:
-            reasons.append(f"path_length: {constraints.path_length} → {entry.path_length}")
+            reasons.append(Reason(Kind.PATH_LENGTH, old=str(constraints.path_length), new=str(entry.path_length)))
     elif crl_url(cert) != crl:
-        reasons.append(f"CRL URL: {crl_url(cert) or 'none'} → {crl or 'none'}")
+        reasons.append(Reason(Kind.CRL_URL, old=crl_url(cert) or "", new=crl or ""))
     if issuer_name is not None and cert.issuer != issuer_name:
-        reasons.append(f"issuer: {cert.issuer.rfc4514_string()} → {issuer_name.rfc4514_string()}")
+        reasons.append(Reason(Kind.ISSUER_NAME, old=cert.issuer.rfc4514_string(), new=issuer_name.rfc4514_string()))
     return reasons

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import PlanError
+from ..errors import SecretError
 from ..spec.entries import Password
 
 
@@ -17,9 +17,9 @@ def resolve_password(password: Password, generated: Path | None) -> str | None:
     if password.source == "env":
         value = os.environ.get(password.ref)
         if value is None:
-            raise PlanError(f"{password.where}: environment variable {password.ref} is not set")
+            raise SecretError(f"{password.where}: environment variable {password.ref} is not set")
         if not value:
-            raise PlanError(f"{password.where}: environment variable {password.ref} is empty")
+            raise SecretError(f"{password.where}: environment variable {password.ref} is empty")
         return value
     path = Path(password.ref) if password.source == "file" else generated
     if path is None:
@@ -29,24 +29,16 @@ def resolve_password(password: Password, generated: Path | None) -> str | None:
     except FileNotFoundError:
         if password.source == "generate":
             return None
-        raise PlanError(f"{password.where}: password file {path} does not exist") from None
+        raise SecretError(f"{password.where}: password file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise PlanError(f"{password.where}: cannot read password file {path}: {reason}") from None
+        raise SecretError(f"{password.where}: cannot read password file {path}: {reason}") from None
     value = text.removesuffix("\n").removesuffix("\r")
     if not value:
-        raise PlanError(f"{password.where}: password file {path} is empty")
+        raise SecretError(f"{password.where}: password file {path} is empty")
     return value
 
 
 def new_password() -> str:
     """32 URL-safe characters: typeable in a shell and a Java properties file, 192 bits."""
     return secrets.token_urlsafe(24)
-
-
-def check_pkcs12_password(password: Password, value: str) -> None:
-    """Java (17) opens an encrypted PKCS#12 file only with a printable-ASCII password, in either
-    profile ("Password is not ASCII"); refuse at plan time rather than write a store Java rejects."""
-    if not all(" " <= char <= "~" for char in value):
-        raise PlanError(f"{password.where}: Java opens a PKCS#12 store only with a password of printable "
-                        "ASCII characters; choose another, or use formats: [jks]")

@@ -1,6 +1,8 @@
-"""read_state(spec) → what is on disk for every entry, parsed. Reads only; never raises for a bad file.
+"""read_state(spec) → what is on disk for every entry, parsed. Reads only, and decides nothing.
 
-An unreadable or damaged file is a state (with the reason the plan will print), not a crash.
+An unreadable or damaged file of the output is a state (`Loaded.problem`), not an error; the planner
+decides what it means. Errors raised here are about reading itself: a password source that gives
+no password (SecretError), an output folder that is a file or cannot be listed (OutputError).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from cryptography import x509
 from ..crypto.keys import PrivateKey
 from ..crypto.pem import Unreadable, read_certs, read_crl, read_key
 from ..crypto.stores import StoreContent, read_jks, read_p12
-from ..errors import PlanError
+from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
 from .layout import GITIGNORE, MANAGED_FILES, Layout, store_file_name
-from .secrets import check_pkcs12_password, resolve_password
+from .secrets import resolve_password
 
 T = TypeVar("T")
 
@@ -49,12 +51,13 @@ class EntryState:
     name: str
     folder_exists: bool
     key: Loaded[PrivateKey] = Loaded(problem="missing")
-    key_rewrite: str | None = None  # why tls.key must be rewritten to be protected as the spec says
+    key_encrypted: bool = False
     certs: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
     bundle: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
     crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
     stores: tuple[StoreState, ...] = ()
-    key_password: str | None = field(default=None, repr=False)
+    key_password: str | None = field(default=None, repr=False)  # what opens tls.key as it is now
+    wanted_key_password: str | None = field(default=None, repr=False)  # the spec's; None: to be generated
     modes: Mapping[str, int] = field(default_factory=dict)  # "" is the folder itself
     imported: bool = False
 
@@ -123,8 +126,6 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
         if store is None:
             continue
         password = resolve_password(store.password, layout.password_file(entry.name, store.kind))
-        if password is not None and "pkcs12" in store.formats:
-            check_pkcs12_password(store.password, password)
         for fmt in store.formats:
             path = layout.store(entry.name, store.kind, fmt)
             reader = read_p12 if fmt == "pkcs12" else read_jks
@@ -159,36 +160,32 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     key_password = None
     if entry.key_password is not None:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
-    key, rewrite, opened_with = _read_key(entry, layout, key_password)
+    key, encrypted, opened_with = _read_key(entry, layout, key_password)
     if entry.is_ca:
-        return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
+        return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                           crl=_load(layout.crl(entry.name), read_crl))
-    return EntryState(entry.name, folder.is_dir(), key, rewrite, certs,
+    return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
-                      stores=_read_stores(entry, layout), key_password=opened_with)
+                      stores=_read_stores(entry, layout), key_password=opened_with,
+                      wanted_key_password=key_password)
 
 
 def _read_key(entry: Entry, layout: Layout,
-              password: str | None) -> tuple[Loaded[PrivateKey], str | None, str | None]:
-    """The entry's private key, why its file must be rewritten to be protected as the spec says,
-    and the password that opens the file as it is now."""
+              password: str | None) -> tuple[Loaded[PrivateKey], bool, str | None]:
+    """The entry's private key, whether its file is encrypted, and the password that opens it now."""
     path = layout.key(entry.name, is_ca=entry.is_ca)
     loaded = _load(path, lambda data: read_key(data, password))
     if loaded.value is not None:
         key, encrypted = loaded.value
-        # A generated key_password may not exist yet (password None): the spec still asks for one.
-        wanted = entry.key_password is not None
-        return Loaded(key), "encrypt with key_password" if wanted and not encrypted else None, \
-            password if encrypted else None
+        return Loaded(key), encrypted, password if encrypted else None
     # A key_password taken out of the spec, or changed, must not cost the key: the password mtlsgen
     # generated for it earlier may still be beside it.
     old = _load(layout.key_password_file(entry.name), lambda data: data.decode(errors="replace").strip()).value
     if old and old != password:
         retry = _load(path, lambda data: read_key(data, old))
         if retry.value is not None:
-            return Loaded(retry.value[0]), ("re-encrypt with the new key_password" if password
-                                            else "decrypt (key_password removed)"), old
-    return Loaded(problem=loaded.problem), None, None
+            return Loaded(retry.value[0]), True, old
+    return Loaded(problem=loaded.problem), False, None
 
 
 def read_state(spec: Spec) -> State:
@@ -197,11 +194,11 @@ def read_state(spec: Spec) -> State:
     entries = {e.name: read_entry(e, layout) for e in spec.entries}
     orphans: dict[str, tuple[str, ...]] = {}
     if layout.root.exists() and not layout.root.is_dir():
-        raise PlanError(f"the output folder {layout.root} is a file; set `output:` to a folder")
+        raise OutputError(f"the output folder {layout.root} is a file; set `output:` to a folder")
     try:
         folders = sorted(layout.root.iterdir()) if layout.root.is_dir() else []
     except OSError as exc:
-        raise PlanError(f"cannot read the output folder {layout.root}: {exc.strerror}") from exc
+        raise OutputError(f"cannot read the output folder {layout.root}: {exc.strerror}") from exc
     foreign = []
     for folder in folders:
         if folder.name in entries or folder.name == GITIGNORE:

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from ..crypto.keys import key_matches, key_type_of
 from ..engine.changes import Action, Plan
-from ..engine.layout import STORE_FILES
+from ..engine.layout import CA_CRT, CA_KEY, STORE_FILES, TLS_CRT, TLS_KEY
+from ..engine.reasons import Kind, Reason, file_problem
 from ..engine.rules import cert_sans, days_left
-from ..engine.state import State
+from ..engine.state import State, StoreState
 from ..spec.entries import Entry, Spec
 
 # States that need no action; anything else makes `status` exit 1.
@@ -27,7 +28,7 @@ class CertStatus:
     not_after: datetime | None
     days_left: int | None
     state: str
-    detail: str = ""
+    reasons: tuple[Reason, ...] = ()  # why it is not ok; mtlsgen/cli/render.py words them
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class StoreStatus:
     name: str
     file: str
     format: str
-    alias: str
+    alias: str | None  # None for a truststore, which has no key alias
     opens: bool
     state: str
-    detail: str = ""
+    reasons: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,58 +49,59 @@ class StatusReport:
     stores: tuple[StoreStatus, ...]
 
     @property
-    def problems(self) -> list[str]:
-        """One phrase per certificate or store that needs attention, e.g. `bob: renew due`."""
-        return [f"{c.name}: {c.state}" for c in self.certificates if c.state not in GOOD] + [
-            f"{s.name}/{s.file}: {s.state}" for s in self.stores if s.state != "ok"]
+    def attention(self) -> tuple[CertStatus | StoreStatus, ...]:
+        """The certificates and stores that need attention."""
+        return (*(c for c in self.certificates if c.state not in GOOD), *(s for s in self.stores if s.state != "ok"))
 
     @property
     def failing(self) -> bool:
-        return bool(self.problems)
+        return bool(self.attention)
 
 
 def _cert_state(state: State, plan: Plan, entry: Entry, now: datetime,
-                fail_within: timedelta | None) -> tuple[str, str]:
+                fail_within: timedelta | None) -> tuple[str, tuple[Reason, ...]]:
     """The entry's state, read off the plan (one copy of the rules) plus the facts of its files."""
     s = state[entry.name]
     cert = s.cert
     change = plan[entry.name]
+    cert_file, key_file = (CA_CRT, CA_KEY) if entry.is_ca else (TLS_CRT, TLS_KEY)
     if entry.revoked:
         if change.action is Action.REVOKE:  # apply has yet to carry the revocation out
-            return "drifted", "revoked in the spec; apply adds it to its issuer's CRL and removes its files"
+            return "drifted", change.reasons
         # With the files gone the serial is unknown: it is in the issuer's CRL only if it was ever issued.
-        return "revoked", "revoked in the spec; no files"
+        return "revoked", ()
     if cert is None:
-        return ("missing" if s.certs.missing else "invalid"), str(s.certs.problem)
+        return ("missing" if s.certs.missing else "invalid"), (file_problem(cert_file, s.certs.problem),)
     if entry.imported is None:
         if s.key.value is None:
-            return ("missing" if s.key.missing else "invalid"), f"key {s.key.problem}"
+            return ("missing" if s.key.missing else "invalid"), (file_problem(key_file, s.key.problem),)
         if not key_matches(cert, s.key.value):
-            return "invalid", "certificate does not match its key"
+            return "invalid", (Reason(Kind.KEY_MISMATCH, cert_file),)
     if cert.not_valid_after_utc <= now:
-        return "expired", f"expired {cert.not_valid_after_utc:%Y-%m-%d}"
+        return "expired", (Reason(Kind.EXPIRED, cert_file, when=cert.not_valid_after_utc),)
     # Stores have rows of their own; what is left is about the certificate and its PEM files.
-    reasons = [r for r in change.reasons if r.partition(":")[0] not in STORE_FILES]
+    reasons = tuple(r for r in change.reasons if r.file not in STORE_FILES)
     if change.action is Action.RENEW:
-        return "renew due", "; ".join(reasons)
-    if any("not signed by" in r for r in reasons):
-        return "invalid", "; ".join(reasons)
+        return "renew due", reasons
+    if any(r.kind is Kind.NOT_SIGNED_BY_ISSUER for r in reasons):
+        return "invalid", reasons
     if change.action is not Action.UNCHANGED and reasons:
-        return "drifted", "; ".join(reasons)
+        return "drifted", reasons
     if fail_within is not None and cert.not_valid_after_utc - now <= fail_within:
-        return "renew due", f"expires within {fail_within.days} days"
-    return "ok", ""
+        return "renew due", (Reason(Kind.EXPIRES_WITHIN, cert_file, when=cert.not_valid_after_utc,
+                                    days=fail_within.days),)
+    return "ok", ()
 
 
-def store_problems(plan: Plan, state: State, entry: Entry) -> list[tuple[str, str]]:
-    """Each store file of the entry with what is wrong with it ("" when it is right), as the plan sees it."""
-    reasons = dict(r.split(": ", 1) for r in plan[entry.name].reasons if ": " in r)
-    out = []
+def store_problems(plan: Plan, state: State, entry: Entry) -> list[tuple[StoreState, Reason | None]]:
+    """Each store of the entry with what is wrong with it (None when it is right), as the plan sees it."""
+    reasons = {r.file: r for r in plan[entry.name].reasons if r.file in STORE_FILES}
+    out: list[tuple[StoreState, Reason | None]] = []
     for store in state[entry.name].stores:
         if store.content.value is None:
-            out.append((store.file_name, str(store.content.problem)))
+            out.append((store, reasons.get(store.file_name) or file_problem(store.file_name, store.content.problem)))
         else:
-            out.append((store.file_name, reasons.get(store.file_name, "")))
+            out.append((store, reasons.get(store.file_name)))
     return out
 
 
@@ -108,21 +110,21 @@ def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
     certs = []
     for entry in spec.entries:
         cert = state[entry.name].cert
-        st, detail = _cert_state(state, plan, entry, now, fail_within)
+        st, reasons = _cert_state(state, plan, entry, now, fail_within)
         certs.append(CertStatus(
             entry.name, entry.role, entry.cn,
             tuple(cert_sans(cert)) if cert is not None and not entry.is_ca else tuple(map(str, entry.sans)),
             key_type_of(cert.public_key()) if cert is not None else entry.key,
             entry.issuer or "self", cert.not_valid_after_utc if cert is not None else None,
-            days_left(cert, now) if cert is not None else None, st, detail))
+            days_left(cert, now) if cert is not None else None, st, reasons))
     stores = []
     for entry in spec.entries:
         if entry.revoked:
             continue
-        for store, (file_name, problem) in zip(state[entry.name].stores, store_problems(plan, state, entry),
-                                               strict=True):
+        for store, problem in store_problems(plan, state, entry):
             opens = store.content.value is not None
-            stores.append(StoreStatus(entry.name, file_name, store.fmt,
-                                      store.spec.alias if store.spec.kind == "keystore" else "-", opens,
-                                      "ok" if not problem else ("stale" if opens else "invalid"), problem))
+            stores.append(StoreStatus(entry.name, store.file_name, store.fmt,
+                                      store.spec.alias if store.spec.kind == "keystore" else None, opens,
+                                      "ok" if problem is None else ("stale" if opens else "invalid"),
+                                      (problem,) if problem is not None else ()))
     return StatusReport(now, tuple(certs), tuple(stores))

@@ -21,6 +21,7 @@ from ..crypto.certs import issue_ca, issue_leaf
 from ..crypto.keys import generate_key, key_matches
 from ..crypto.pem import certs_pem, key_pem
 from ..engine.changes import Plan
+from ..engine.reasons import Reason
 from ..engine.state import State, anchor_of
 from ..spec.entries import Entry, RenewBefore, Role, Spec
 from ..spec.names import San
@@ -34,7 +35,8 @@ class Check:
     kind: str
     subject: str
     ok: bool
-    detail: str = ""
+    detail: str = ""  # what verify saw; a store's problem is the plan's `reason` instead
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True)
@@ -259,8 +261,8 @@ def make_verify(spec: Spec, state: State, plan: Plan, *, now: datetime) -> Verif
         if entry.is_ca or entry.revoked:
             continue
         checks += chain_checks(spec, state, entry, now)
-        for file_name, problem in store_problems(plan, state, entry):
-            checks.append(Check("store", f"{entry.name}/{file_name}", not problem,
-                                problem or "opens and holds what it should"))
+        for store, problem in store_problems(plan, state, entry):
+            checks.append(Check("store", f"{entry.name}/{store.file_name}", problem is None,
+                                "opens and holds what it should" if problem is None else "", problem))
     checks += handshake_checks(spec, state, now)
     return VerifyReport(tuple(checks))

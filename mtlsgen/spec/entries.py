@@ -5,6 +5,7 @@ Everything after load_spec works on these frozen values, never on the raw YAML o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -143,6 +144,11 @@ class Spec:
     def root_of(self, name: str) -> Entry:
         chain = self.chain(name)
         return chain[-1] if chain else self[name]
+
+    @property
+    def output_label(self) -> str:
+        """The output folder as messages name it: relative to the spec's folder, as the spec writes it."""
+        return os.path.relpath(self.output, self.path.parent)
 
     def line_of(self, path: PathKey) -> int:
         return self.source.line_of(path)

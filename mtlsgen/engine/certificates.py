@@ -1,0 +1,158 @@
+"""Planner steps for keys and certificates: each entry after its issuer, then CA lifetimes.
+
+docs/spec.md, "When apply regenerates": a certificate is reissued when its subject, SANs, usages,
+key type, issuer, validity, path length or CRL URL differ from the spec, when it does not match its
+key, when it is not signed by its issuer's current key, or when its renewal time has come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cryptography import x509
+
+from ..crypto.certs import signed_by, subject_name
+from ..crypto.keys import key_matches, key_type_of
+from ..errors import PlanError
+from ..spec.entries import Entry
+from .changes import Action
+from .decisions import CertDecision, Decided, Inputs
+from .layout import CA_CRT, CA_KEY, TLS_CRT, TLS_KEY
+from .reasons import Kind, Reason, file_problem
+from .rules import drift, expiry_reason
+from .state import EntryState
+
+
+def decide_certificates(inputs: Inputs) -> dict[str, CertDecision]:
+    """Pass 1, issuers first (a re-keyed issuer reissues what it issues); then pass 2, deepest CA first
+    (a CA renewed because of its child may in turn outlive its own issuer)."""
+    decided: dict[str, CertDecision] = {}
+    for entry in inputs.spec.entries:
+        if entry.revoked:
+            decided[entry.name] = CertDecision()
+        elif entry.imported is not None:
+            check_imported(inputs, entry)
+            decided[entry.name] = CertDecision()
+        else:
+            decided[entry.name] = certificate(inputs, decided, entry)
+    for entry in reversed(inputs.spec.entries):
+        if entry.is_ca:
+            decided[entry.name] = ca_lifetime(inputs, decided, entry)
+    return decided
+
+
+def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
+    """SPEC: missing files are made; a CA key is never replaced implicitly; a changed key type or an
+    unreadable leaf key means a new key; otherwise reissue or renew (key_rotation: always re-keys)."""
+    s = inputs[entry.name]
+    key_file, cert_file = (CA_KEY, CA_CRT) if entry.is_ca else (TLS_KEY, TLS_CRT)
+    if entry.name in inputs.replace:
+        return CertDecision(Action.REPLACE, True, True, (Reason(Kind.REPLACE_REQUESTED, key_file),))
+    if s.key.missing and s.certs.missing:
+        return CertDecision(Action.CREATE, True, True)
+    if s.key.value is None or key_type_of(s.key.value) != entry.key:
+        why = (Reason(Kind.KEY_TYPE, key_file, old=key_type_of(s.key.value), new=entry.key)
+               if s.key.value is not None else file_problem(key_file, s.key.problem))
+        if entry.is_ca:
+            return _blocked(why)
+        return CertDecision(Action.REPLACE, True, True, (why,))
+    if entry.is_ca and s.cert is not None and not key_matches(s.cert, s.key.value) \
+            and not _issued_with(inputs, entry, s):
+        # Re-signing the CA with whatever key now sits in ca.key would change its identity,
+        # unless what it issued proves that this key is the CA's.
+        return _blocked(Reason(Kind.CA_KEY_NOT_OF_CERT, key_file, new=cert_file))
+    reasons = reissue_reasons(inputs, decided, entry, s, cert_file)
+    if reasons:
+        return CertDecision(Action.REISSUE, not entry.is_ca and entry.key_rotation == "always", True, reasons)
+    expiring = expiry_reason(s.cert, entry, inputs.now) if s.cert is not None else None
+    if expiring is not None:
+        return CertDecision(Action.RENEW, not entry.is_ca and entry.key_rotation == "always", True, (expiring,))
+    return CertDecision()
+
+
+def _blocked(why: Reason) -> CertDecision:
+    return CertDecision(Action.BLOCKED, reasons=(why, Reason(Kind.CA_KEY_KEPT)))
+
+
+def _issued_with(inputs: Inputs, entry: Entry, s: EntryState) -> bool:
+    """Whether a certificate on disk that the CA issued was signed by the key in its key file."""
+    assert s.key.value is not None
+    public = s.key.value.public_key()
+    return any(cert is not None and signed_by(cert, public)
+               for child in inputs.spec.children(entry.name) if (cert := inputs[child.name].cert))
+
+
+def reissue_reasons(inputs: Inputs, decided: Decided, entry: Entry, s: EntryState,
+                    cert_file: str) -> tuple[Reason, ...]:
+    """Why the certificate must be reissued now (its key is kept and usable); empty when it need not."""
+    cert = s.cert
+    if cert is None:
+        return (file_problem(cert_file, s.certs.problem),)
+    assert s.key.value is not None
+    reasons: list[Reason] = []
+    if not key_matches(cert, s.key.value):
+        reasons.append(Reason(Kind.KEY_MISMATCH, cert_file))
+    if entry.issuer is not None:
+        issuer_state, issuer_decision = inputs[entry.issuer], decided[entry.issuer]
+        if issuer_decision.new_key:
+            new = issuer_decision.action is Action.CREATE
+            reasons.append(Reason(Kind.ISSUER_NEW if new else Kind.ISSUER_REKEYED, names=(entry.issuer,)))
+        elif issuer_state.key.value is not None and not signed_by(cert, issuer_state.key.value.public_key()):
+            reasons.append(Reason(Kind.NOT_SIGNED_BY_ISSUER, cert_file, names=(entry.issuer,)))
+    reasons += drift(entry, cert, issuer_name=_expected_issuer_name(inputs, decided, entry),
+                     crl=inputs.spec.crl_url(entry.name))
+    return tuple(reasons)
+
+
+def _expected_issuer_name(inputs: Inputs, decided: Decided, entry: Entry) -> x509.Name | None:
+    if entry.issuer is None:
+        return subject_name(entry)
+    issuer_entry = inputs.spec[entry.issuer]
+    issuer_cert = inputs[entry.issuer].cert
+    if issuer_entry.imported is not None or (issuer_cert is not None and not decided[entry.issuer].new_cert):
+        return issuer_cert.subject if issuer_cert is not None else None
+    return subject_name(issuer_entry)
+
+
+def check_imported(inputs: Inputs, entry: Entry) -> None:
+    """SPEC `ca.import`: mtlsgen never writes these files; a key that does not match or a certificate
+    that is not a CA is an error, not a change."""
+    s, imp = inputs[entry.name], entry.imported
+    assert imp is not None
+    if entry.name in inputs.replace:
+        raise PlanError(f"--replace {entry.name}: the CA is imported from {imp.cert.name}; mtlsgen never "
+                        "re-keys it (replace its files, or --replace the entries it issues)")
+    if s.cert is None:
+        raise PlanError(f"ca.import.cert: {imp.cert} {s.certs.problem}")
+    if s.key.value is None:
+        raise PlanError(f"ca.import.key: {imp.key} {s.key.problem}")
+    if not key_matches(s.cert, s.key.value):
+        raise PlanError(f"ca.import: the key {imp.key.name} does not belong to the certificate {imp.cert.name}")
+    try:
+        is_ca = s.cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise PlanError(f"ca.import.cert: {imp.cert.name} is not a CA certificate (no basicConstraints CA:TRUE)")
+
+
+def ca_lifetime(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
+    """SPEC: a managed CA is renewed with its key when a certificate it must issue now would outlive it
+    (checked only at issue time, which keeps leaf validity == CA validity from renewing every run);
+    an imported CA that would be outlived is an error."""
+    d, cert = decided[entry.name], inputs[entry.name].cert
+    if d.new_cert or d.action is Action.BLOCKED or cert is None:
+        return d
+    issued = [c for c in inputs.spec.children(entry.name) if decided[c.name].new_cert]
+    too_long = [c for c in issued if inputs.now + c.validity > cert.not_valid_after_utc]
+    if not too_long:
+        return d
+    longest = max(too_long, key=lambda c: c.validity)
+    ends = inputs.now + longest.validity
+    if entry.imported is not None:
+        raise PlanError(f"the imported CA expires {cert.not_valid_after_utc:%Y-%m-%d}, before {longest.name} "
+                        f"({longest.validity_text}, until {ends:%Y-%m-%d}) would; shorten its validity "
+                        "or import a CA that lives longer")
+    outlived = Reason(Kind.OUTLIVED, when=cert.not_valid_after_utc, names=(longest.name,),
+                      detail=f"{ends:%Y-%m-%d}")
+    return replace(d, action=Action.RENEW, new_cert=True, reasons=(*d.reasons, outlived))
