@@ -20,7 +20,7 @@ from ..errors import SpecError
 from . import model
 from .entries import ROOT, CrlSpec, Entry, ImportSpec, Password, RenewBefore, Role, Spec, StoreSpec
 from .names import San, dns_name, parse_duration, parse_san
-from .yamlsrc import PathKey, Source, format_path, load_yaml
+from .yamlsrc import PathKey, Source, format_path, load_yaml, parse_yaml
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEFAULT_VALIDITY = {"ca": "10y", "intermediate": "5y", "server": "365d", "client": "365d"}
@@ -127,6 +127,13 @@ def load_spec(path: str | Path) -> Spec:
     """Read, validate and resolve a spec file; every problem is one SpecError naming file and line."""
     spec_path = Path(path)
     source = load_yaml(spec_path)
+    return _Resolver(source, parse_file(source)).resolve()
+
+
+def load_spec_text(text: str, path: str | Path = "pki.yaml") -> Spec:
+    """A spec given as text, as if it were the file `path` (relative paths in it resolve from
+    there); nothing is read. For tests and tools that build specs in memory."""
+    source = parse_yaml(text, Path(path))
     return _Resolver(source, parse_file(source)).resolve()
 
 

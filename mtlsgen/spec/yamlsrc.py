@@ -133,6 +133,11 @@ def load_yaml(path: Path) -> Source:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError(f"{path.name}:{line}: not UTF-8 text") from exc
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> Source:
+    """Parse `text` as the spec file `path` (named in errors; not read)."""
     builder = _Builder(path.name)
     try:
         loader = _Loader(text)
