@@ -14,6 +14,7 @@ The steps, in the order their decisions depend on each other:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from ..errors import PlanError
@@ -52,18 +53,15 @@ def entry_change(inputs: Inputs, d: CertDecision, entry: Entry, decided: dict[st
     if d.action is Action.BLOCKED:
         return Change(entry.name, Action.BLOCKED, d.reasons)
     materials = _materials(inputs, entry)
-    if entry.imported is not None:
-        return Change(entry.name, Action.UNCHANGED, materials=materials)
     if entry.is_ca:
-        content, crl_content = ca_files(d), None
         crl_files, crl_content = crl(inputs, d, entry)
-        content += crl_files
-        materials = Materials(materials.key, materials.cert, crl=crl_content)
+        content = ca_files(d) + crl_files  # an imported CA's files are never written; its CRL is ours
+        materials = replace(materials, crl=crl_content)
     else:
         content = leaf_derived(inputs, decided, entry)
-        generated = housekeeping.new_password_files(entry, content.files, materials.secrets)
-        content += FileDecision(files=generated)
-    rest = housekeeping.modes(inputs, entry, content.files) + housekeeping.leftovers(inputs, entry)
+        content += FileDecision(files=housekeeping.new_password_files(entry, content.files, materials.secrets))
+    rest = FileDecision() if entry.imported is not None else \
+        housekeeping.modes(inputs, entry, content.files) + housekeeping.leftovers(inputs, entry)
     action = d.action or (Action.REPACK if content.files or rest.chmod or rest.remove else Action.UNCHANGED)
     reasons = (Reason(Kind.CREATE, names=content.files),) if action is Action.CREATE else \
         (*d.reasons, *content.reasons, *rest.reasons)
