@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
+from .files import FileProblem, read_regular
 
 PathKey = tuple[str | int, ...]
 
@@ -121,13 +122,11 @@ class _Builder:
 def load_yaml(path: Path) -> Source:
     """Read and parse `path`; every failure is a SpecError naming the file and line."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file (run `mtlsgen init {path}` to create one)") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_BYTES:
-        raise SpecError(f"{path.name}:1: the file is larger than {MAX_BYTES // 1024 // 1024} MiB")
+        raw = read_regular(path, limit=MAX_BYTES)
+    except FileProblem as exc:
+        if str(exc) == "does not exist":
+            raise SpecError(f"{path}: no such file (run `mtlsgen init {path}` to create one)") from None
+        raise SpecError(f"{path}: the spec {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
