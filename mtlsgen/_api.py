@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from .crypto.stores import jks_module
 from .engine.apply import ApplyResult, Progress, apply_plan
 from .engine.changes import Plan
-from .engine.fsio import apply_lock
+from .engine.fsio import ensure_output
+from .engine.lock import OnWait, output_lock
 from .engine.plan import make_plan
 from .engine.state import read_state
 from .errors import MissingExtraError
@@ -42,16 +43,21 @@ def plan(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = ()
 
 def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (), prune: bool = False,
           progress: Progress | None = None, on_plan: Callable[[Plan], None] | None = None,
-          lock_timeout: float = 5.0) -> tuple[Plan, ApplyResult]:
+          lock_timeout: float | None = None, on_wait: OnWait | None = None) -> tuple[Plan, ApplyResult]:
     """Make the output folder match `spec`: plan under the lock, then carry the plan out.
 
-    `on_plan` sees the plan before anything is written (the CLI prints it there).
+    The lock is the output folder's own: another apply of it makes this one wait (forever, or at most
+    `lock_timeout` seconds), telling `on_wait` once whom it waits for. `on_plan` sees the plan before
+    anything is written (the CLI prints it there).
     """
     _require_extras(spec)
-    with apply_lock(spec.output, timeout=lock_timeout):
-        state = read_state(spec)
-        the_plan = make_plan(spec, state, now=now or datetime.now(timezone.utc),
-                             replace_names=replace, prune=prune)
+    now = now or datetime.now(timezone.utc)
+    if not spec.output.is_dir():
+        # The lock needs the folder; plan first, so that a plan error creates nothing at all.
+        make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune)
+        ensure_output(spec.output)
+    with output_lock(spec.output, timeout=lock_timeout, on_wait=on_wait):
+        the_plan = make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune)
         if on_plan is not None:
             on_plan(the_plan)
         return the_plan, apply_plan(the_plan, progress=progress)

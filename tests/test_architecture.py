@@ -19,7 +19,7 @@ PACKAGE = Path(mtlsgen.__file__).parent
 LAYERS = ["errors", "spec", "crypto", "engine", "reports", "_api", "cli"]
 # Inside the engine, the order the data flows in: apply may use the planner's types, never the reverse.
 ENGINE = ["layout", "reasons", "secrets", "state", "rules", "changes", "decisions", "certificates", "derived",
-          "revocation", "housekeeping", "plan", "fsio", "apply"]
+          "revocation", "housekeeping", "plan", "fsio", "lock", "apply"]
 # Pure modules: decisions from values; no file system, no clock, no environment.
 PURE = [f"engine/{name}.py" for name in ("reasons", "rules", "changes", "decisions", "certificates", "derived",
                                         "revocation", "housekeeping", "plan")]

@@ -29,6 +29,9 @@ SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False
 EXIT_CODES: dict[type[MtlsgenError], int] = {MtlsgenError: 1}
 
 
+INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
+
+
 def exit_code(exc: MtlsgenError) -> int:
     return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
 
@@ -44,6 +47,12 @@ def user_errors(func: F) -> F:
             make_console(stderr=True, no_color=_no_color()).print(f"error: {exc}", style="red",
                                                                     overflow="ignore", crop=False)
             sys.exit(exit_code(exc))
+        except KeyboardInterrupt:
+            # Every file is written whole or not at all; the next run removes what was half-made.
+            make_console(stderr=True, no_color=_no_color()).print(
+                "error: interrupted; no file is half-written: run the same command again to finish",
+                style="red", overflow="ignore", crop=False)
+            sys.exit(INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 
@@ -183,9 +192,12 @@ def _fail_if_blocked(the_plan: Plan) -> None:
 @SPEC_ARG
 @_replace_option
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `mtlsgen plan`).")
+@click.option("--lock-timeout", metavar="DURATION",
+              help="Wait at most DURATION (e.g. 30s, 5m) for another apply of the same folder; default: wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @user_errors
-def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_json: bool) -> None:
+def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock_timeout: str | None,
+          as_json: bool) -> None:
     """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
     from .._api import apply as run
     from .._api import plan as make
@@ -212,7 +224,8 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
 
     try:
         with _progress(enabled=not as_json) as progress:
-            the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show)
+            the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show,
+                                   lock_timeout=_seconds("--lock-timeout", lock_timeout), on_wait=_say_on_stderr)
     except BlockedError:
         if as_json:  # the document is printed whatever happens: the plan says what blocks it
             click.echo(json.dumps({"plan": plan_json(shown[0]), "result": None}, indent=2))
@@ -221,6 +234,25 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, as_j
         click.echo(json.dumps({"plan": plan_json(the_plan), "result": result_json(result)}, indent=2))
     else:
         console.print(result_text(result))
+
+
+def _seconds(option: str, text: str | None) -> float | None:
+    """A duration option in seconds: `30s`, `5m`, `2h`, or a plain number of seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        value = float(number) * unit
+    except ValueError:
+        raise MtlsgenError(f"{option}: {text!r} is not a duration like 30s, 5m or 2h") from None
+    if value < 0:
+        raise MtlsgenError(f"{option}: {text!r} is negative")
+    return value
+
+
+def _say_on_stderr(message: str) -> None:
+    make_console(stderr=True, no_color=_no_color()).print(message, overflow="ignore", crop=False)
 
 
 @contextmanager

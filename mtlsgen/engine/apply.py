@@ -24,11 +24,12 @@ from ..crypto.pem import certs_pem, crl_pem, key_pem
 from ..crypto.stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 from ..errors import BlockedError, DamagedKeyError
 from .changes import Action, CertRef, Change, Plan
-from .fsio import atomic_write, chmod, ensure_dir, remove_empty_dir, remove_file, sync_dir
+from .fsio import Folder, ensure_output
 from .layout import (
     CA_CRL,
     CA_CRT,
     CA_KEY,
+    CA_KEY_NEXT,
     DIR_MODE,
     GITIGNORE,
     GITIGNORE_TEXT,
@@ -75,43 +76,64 @@ class _Executor:
         self.passwords: dict[tuple[str, str], str] = {}
         self.written: list[Path] = []
         self.removed: list[Path] = []
+        self.folders: dict[str, Folder] = {}
 
     def run(self) -> ApplyResult:
         pending = self.plan.pending
         if not pending:
             return ApplyResult((), (), ())
-        for change in self.plan.changes:  # what is kept: every entry's key and certificate on disk
-            if change.materials.key is not None and not change.new_key:
+        for change in self.plan.changes:  # what the plan keeps, or adopts: keys and certificates on disk
+            if change.materials.key is not None:
                 self.keys[change.name] = change.materials.key
             if change.materials.cert is not None and not change.new_cert:
                 self.certs[change.name] = change.materials.cert
-        ensure_dir(self.layout.root)
-        self.generate_keys([c for c in pending if c.new_key])
+        self.generate_keys([c for c in pending if c.new_key and c.materials.key is None])
         self.issue([c for c in self.plan.changes if c.new_cert])
-        for change in pending:
-            if change.scope == "output":
-                self.write_output(change)
-            elif change.scope == "orphan" or change.action is Action.REVOKE:
-                self.remove(self.layout.folder(change.name), change.remove)
-            else:
-                self.write_entry(change)
-        for folder in {self.layout.root, *(path.parent for path in self.written)}:
-            sync_dir(folder)  # makes the renames in it durable
+        ensure_output(self.layout.root)
+        self.folders[""] = Folder.open_root(self.layout.root)
+        try:
+            for change in pending:
+                if change.scope == "output":
+                    self.write_output(change)
+                elif change.scope == "orphan" or change.action is Action.REVOKE:
+                    self.remove(change)
+                else:
+                    self.write_entry(change)
+            for folder in self.folders.values():
+                folder.sync()  # makes the renames in it durable
+        finally:
+            for folder in self.folders.values():
+                folder.close()
         return ApplyResult(pending, tuple(self.written), tuple(self.removed))
 
-    def write_output(self, change: Change) -> None:
-        if "" in change.chmod:
-            chmod(self.layout.root, DIR_MODE)
-        if GITIGNORE in change.files:
-            self.write(self.layout.gitignore, GITIGNORE_TEXT)
+    def folder(self, name: str) -> Folder:
+        if name not in self.folders:
+            self.folders[name] = self.folders[""].child(name)
+        return self.folders[name]
 
-    def remove(self, folder: Path, files: tuple[str, ...]) -> None:
-        """Delete mtlsgen's files in `folder`, then the folder if nothing of the user's is left in it."""
-        for name in files:
-            remove_file(folder / name)
-            self.removed.append(folder / name)
-        if remove_empty_dir(folder):
-            self.removed.append(folder)
+    def write_output(self, change: Change) -> None:
+        root = self.folders[""]
+        for name in change.chmod:
+            root.chmod(name, file_mode(name) if name else DIR_MODE)
+        if GITIGNORE in change.files:
+            self.write(root, GITIGNORE, GITIGNORE_TEXT)
+        for name in change.remove:
+            self.delete(root, name)
+
+    def remove(self, change: Change) -> None:
+        """Delete mtlsgen's files in an entry's folder, then the folder if nothing of the user's is left."""
+        root = self.folders[""]
+        if not os.path.isdir(root.path / change.name):  # nothing left to remove; never create it
+            return
+        folder = self.folder(change.name)
+        for name in change.remove:
+            self.delete(folder, name)
+        if root.remove_folder_if_empty(change.name):
+            self.removed.append(folder.path)
+
+    def delete(self, folder: Folder, name: str) -> None:
+        folder.remove(name)
+        self.removed.append(folder.path / name)
 
     def generate_keys(self, changes: list[Change]) -> None:
         total = len(changes)
@@ -148,9 +170,9 @@ class _Executor:
         assert ref.entry is not None
         return self.certs[ref.entry]
 
-    def write(self, path: Path, data: bytes) -> None:
-        atomic_write(path, data, mode=file_mode(path.name))
-        self.written.append(path)
+    def write(self, folder: Folder, name: str, data: bytes) -> None:
+        folder.write(name, data, mode=file_mode(name))
+        self.written.append(folder.path / name)
 
     def secret(self, change: Change, purpose: str) -> str:
         """A password's value as planned; one the plan says to generate is made once and saved."""
@@ -161,54 +183,60 @@ class _Executor:
             if value is None:
                 assert planned.file is not None and planned.file in change.files
                 value = new_password()
-                self.write(self.layout.folder(change.name) / planned.file, (value + "\n").encode())
+                self.write(self.folder(change.name), planned.file, (value + "\n").encode())
             self.passwords[key] = value
         return self.passwords[key]
 
     def write_entry(self, change: Change) -> None:
         entry = self.spec[change.name]
-        folder = self.layout.folder(entry.name)
-        ensure_dir(folder)
+        folder = self.folder(entry.name)
         for name in change.chmod:
-            chmod(folder / name, file_mode(name) if name else DIR_MODE)
-        for name in change.remove:
-            remove_file(folder / name)
-            self.removed.append(folder / name)
+            folder.chmod(name, file_mode(name) if name else DIR_MODE)
         if entry.is_ca:
-            self.write_ca(change)
-            return
+            self.write_ca(change, folder)
+        else:
+            self.write_leaf(change, folder)
+        for name in change.remove:  # after the writes: a staged CA key goes once ca.key is in place
+            self.delete(folder, name)
+
+    def write_leaf(self, change: Change, folder: Folder) -> None:
+        entry = self.spec[change.name]
         cert = self.certs[entry.name]
         chain = [self.cert(ref) for ref in change.materials.chain]
         anchor = change.materials.anchor
         assert anchor is not None
         for name in change.files:
-            path = folder / name
             if name == TLS_CRT:
-                self.write(path, certs_pem([cert, *chain]))  # the anchor stays out of tls.crt
+                self.write(folder, name, certs_pem([cert, *chain]))  # the anchor stays out of tls.crt
             elif name == TLS_KEY:
                 password = self.secret(change, TLS_KEY) if entry.key_password else None
-                self.write(path, key_pem(self.keys[entry.name], password))
+                self.write(folder, name, key_pem(self.keys[entry.name], password))
             elif name == CA_CRT:
-                self.write(path, certs_pem([self.cert(anchor)]))
+                self.write(folder, name, certs_pem([self.cert(anchor)]))
             elif name in STORE_FILES:
-                self.write(path, self.store_bytes(change, name, [cert, *chain, self.cert(anchor)]))
+                self.write(folder, name, self.store_bytes(change, name, [cert, *chain, self.cert(anchor)]))
             # password files are written by `secret` when a file that needs them is
 
-    def write_ca(self, change: Change) -> None:
-        folder = self.layout.folder(change.name)
-        # The key first: a crash between the two leaves a key without a certificate, which the next
-        # apply completes, rather than a certificate without its key, which blocks until --replace.
-        for name in sorted(change.files, key=lambda name: name != CA_KEY):
-            if name == CA_CRT:
-                self.write(folder / name, certs_pem([self.certs[change.name]]))
-            elif name == CA_KEY:
-                self.write(folder / name, key_pem(self.keys[change.name]))
-            elif name == CA_CRL:
-                content = change.materials.crl
-                assert content is not None
-                self.write(folder / name, crl_pem(issue_crl(
-                    self.certs[change.name], self.keys[change.name], number=content.number,
-                    revoked=content.revoked, now=self.plan.now, validity=content.validity)))
+    def write_ca(self, change: Change, folder: Folder) -> None:
+        name = change.name
+        if CA_KEY in change.files and CA_CRT in change.files:
+            # A new key is staged beside the old one, then the certificate, then the key renamed into
+            # place: killed at any point, the folder holds the old CA or the new one, and the next plan
+            # finishes or undoes the re-key (docs/spec.md, "Interrupted runs").
+            folder.write(CA_KEY_NEXT, key_pem(self.keys[name]), mode=file_mode(CA_KEY))
+            self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
+            folder.rename(CA_KEY_NEXT, CA_KEY)
+            self.written.append(folder.path / CA_KEY)
+        elif CA_KEY in change.files:  # adopting the key an interrupted re-key staged
+            self.write(folder, CA_KEY, key_pem(self.keys[name]))
+        elif CA_CRT in change.files:
+            self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
+        if CA_CRL in change.files:
+            content = change.materials.crl
+            assert content is not None
+            self.write(folder, CA_CRL, crl_pem(issue_crl(
+                self.certs[name], self.keys[name], number=content.number, revoked=content.revoked,
+                now=self.plan.now, validity=content.validity)))
 
     def store_bytes(self, change: Change, file_name: str, chain: list[x509.Certificate]) -> bytes:
         kind, fmt = STORE_FILES[file_name]

@@ -17,7 +17,7 @@ from ..errors import PlanError
 from ..spec.entries import Entry
 from .changes import Action
 from .decisions import CertDecision, Decided, Inputs
-from .layout import CA_CRT, CA_KEY, TLS_CRT, TLS_KEY
+from .layout import CA_CRT, CA_KEY, CA_KEY_NEXT, TLS_CRT, TLS_KEY
 from .reasons import Kind, Reason, file_problem
 from .rules import drift, expiry_reason
 from .state import EntryState
@@ -48,6 +48,10 @@ def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
     key_file, cert_file = (CA_KEY, CA_CRT) if entry.is_ca else (TLS_KEY, TLS_CRT)
     if entry.name in inputs.replace:
         return CertDecision(Action.REPLACE, True, True, (Reason(Kind.REPLACE_REQUESTED, key_file),))
+    if entry.is_ca and _rekey_interrupted(s):
+        # ca.crt is already the new certificate: finish the re-key, and what the CA issued follows.
+        return CertDecision(Action.REPLACE, True, False, (Reason(Kind.REKEY_FINISH, CA_KEY_NEXT, new=CA_KEY),),
+                            adopt_staged=True)
     if s.key.missing and s.certs.missing:
         return CertDecision(Action.CREATE, True, True)
     if s.key.value is None or key_type_of(s.key.value) != entry.key:
@@ -68,6 +72,13 @@ def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
     if expiring is not None:
         return CertDecision(Action.RENEW, not entry.is_ca and entry.key_rotation == "always", True, (expiring,))
     return CertDecision()
+
+
+def _rekey_interrupted(s: EntryState) -> bool:
+    """Whether ca.crt certifies the key staged in ca.key.next rather than the one in ca.key."""
+    staged, cert = s.next_key.value, s.cert
+    return staged is not None and cert is not None and key_matches(cert, staged) and not (
+        s.key.value is not None and key_matches(cert, s.key.value))
 
 
 def _blocked(why: Reason) -> CertDecision:

@@ -40,6 +40,7 @@ class CertDecision:
     new_key: bool = False
     new_cert: bool = False
     reasons: tuple[Reason, ...] = ()
+    adopt_staged: bool = False  # the new key is the one an interrupted re-key staged, not a fresh one
 
 
 Decided = Mapping[str, CertDecision]

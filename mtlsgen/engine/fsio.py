@@ -1,122 +1,147 @@
-"""File-system primitives: atomic writes with exact modes, folders, and the apply lock.
+"""File-system primitives for the output folder: atomic writes with exact modes, never through a link.
 
-Every file is written whole or not at all: a temporary file in the same folder (so the rename
-stays on one file system), fsync, chmod, rename, then one fsync of the folder per batch.
-Modes are set explicitly, so the umask never leaks a key to other users.
+Every folder below the output is opened relative to its parent's descriptor with O_NOFOLLOW, and
+every file is created with O_NOFOLLOW|O_EXCL in it, so a symbolic link planted in the output can
+never redirect a write, a chmod or a delete outside it (the planner refuses such links before apply
+runs; this is the second line). A file is written whole or not at all: a temporary file
+`.NAME.XXXXXXXX.tmp` in the same folder, fsync, chmod, rename; one fsync of each folder at the end.
+Modes are set explicitly, so the umask never leaks a key to other users. An interrupted run leaves at
+most temporary files of that name, which the next plan reports and the next apply removes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import tempfile
-import time
-from collections.abc import Iterator
+import secrets
 from pathlib import Path
+from types import TracebackType
 
-from ..errors import LockError, OutputError
-from .layout import DIR_MODE
+from ..errors import OutputError
+from .layout import DIR_MODE, temp_name
+
+PARENT_MODE = 0o755  # folders above the output are the user's: the usual mode, less the umask
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def ensure_parent(path: Path) -> None:
-    """Create `path` (the folder holding the output) with the user's usual permissions."""
+def ensure_output(root: Path) -> None:
+    """Create the output folder (0700) and its missing parents (0755 less the umask)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        root.parent.mkdir(parents=True, exist_ok=True, mode=PARENT_MODE)
+        root.mkdir(mode=DIR_MODE, exist_ok=True)
     except OSError as exc:
-        raise LockError(f"cannot create folder {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot create folder {root}: {exc.strerror}") from exc
 
 
-def ensure_dir(path: Path) -> None:
-    """Create `path` (and parents) and give it mode 0700 if it is ours to create."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {path}: {exc.strerror}") from exc
-    if path.stat().st_mode & 0o777 != DIR_MODE:
-        chmod(path, DIR_MODE)
+class Folder:
+    """A folder of the output, held open by descriptor; names are single path components."""
 
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd, self.path = fd, path
 
-def atomic_write(path: Path, data: bytes, *, mode: int) -> None:
-    """Replace `path` by `data` with permission bits `mode`; readers see old or new, never half."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+    @classmethod
+    def open_root(cls, root: Path) -> Folder:
+        """The output folder itself (the spec's `output:` may be a link the user made; what is in it may not)."""
+        try:
+            return cls(os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC), root)
+        except OSError as exc:
+            raise OutputError(f"cannot open the output folder {root}: {exc.strerror}") from exc
 
+    def child(self, name: str) -> Folder:
+        """The sub-folder `name`, made 0700 if missing; a link or a file there is an error, never followed."""
+        path = self.path / name
+        try:
+            os.mkdir(name, DIR_MODE, dir_fd=self.fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"cannot create folder {path}: {exc.strerror}") from exc
+        try:
+            fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
+        except OSError as exc:
+            raise OutputError(f"{path} is not a folder mtlsgen can write into ({exc.strerror}); "
+                              "it never writes through a link") from exc
+        folder = Folder(fd, path)
+        if os.fstat(fd).st_mode & 0o777 != DIR_MODE:
+            folder.chmod("", DIR_MODE)
+        return folder
 
-def chmod(path: Path, mode: int) -> None:
-    try:
-        path.chmod(mode)
-    except OSError as exc:
-        raise OutputError(f"cannot change the mode of {path}: {exc.strerror}") from exc
-
-
-def sync_dir(path: Path) -> None:
-    """Make the renames in `path` durable."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_file(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise OutputError(f"cannot delete {path}: {exc.strerror}") from exc
-
-
-def remove_empty_dir(path: Path) -> bool:
-    """Remove `path` if it is empty; a folder still holding someone's files stays."""
-    try:
-        path.rmdir()
-    except OSError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def apply_lock(output: Path, *, timeout: float = 5.0) -> Iterator[None]:
-    """Hold an exclusive lock on the folder that holds `output`, so a second apply waits, then fails.
-
-    Two specs sharing an output folder take the same lock. flock on the folder itself (opened
-    read-only) writes nothing, which keeps a no-op apply a true no-op.
-    """
-    folder = output.parent
-    # Made first, so that every apply of this output locks the same folder.
-    ensure_parent(folder)
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise LockError(f"cannot open {folder} to lock it: {exc.strerror}") from exc
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
+    def write(self, name: str, data: bytes, *, mode: int) -> None:
+        """Replace `name` by `data` with permission bits `mode`; readers see old or new, never half."""
+        tmp = temp_name(name, secrets.token_hex(4))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=self.fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path / name}: {exc.strerror}") from exc
+        try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockError(f"another mtlsgen apply is writing {output} (it holds the lock on "
-                                    f"{folder}; waited {timeout:g}s); try again when it has finished") from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)
+                os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # rename replaces whatever entry `name` is, a link included, and never follows it
+            os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except BaseException as exc:  # Ctrl-C too: leave no temporary file behind when we can
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=self.fd)
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write {self.path / name}: {exc.strerror}") from exc
+            raise
+
+    def rename(self, old: str, new: str) -> None:
+        try:
+            os.rename(old, new, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except OSError as exc:
+            raise OutputError(f"cannot rename {self.path / old} to {new}: {exc.strerror}") from exc
+
+    def chmod(self, name: str, mode: int) -> None:
+        """Set `name`'s mode ("" is this folder), opening it without following a link."""
+        try:
+            if not name:
+                os.fchmod(self.fd, mode)
+                return
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
+            try:
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot change the mode of {self.path / name}: {exc.strerror}") from exc
+
+    def remove(self, name: str) -> bool:
+        """Delete the file `name` (a link is removed itself, never its target); False if it was not there."""
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise OutputError(f"cannot delete {self.path / name}: {exc.strerror}") from exc
+        return True
+
+    def remove_folder_if_empty(self, name: str) -> bool:
+        """Remove the sub-folder `name` if it is empty; a folder still holding someone's files stays."""
+        try:
+            os.rmdir(name, dir_fd=self.fd)
+        except OSError:
+            return False
+        return True
+
+    def sync(self) -> None:
+        """Make the renames in this folder durable."""
+        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; its files were synced
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> Folder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -22,6 +22,7 @@ from .layout import (
     STORE_FILES,
     TLS_KEY,
     file_mode,
+    is_temp,
     leaf_files,
     password_file_name,
     password_files,
@@ -75,8 +76,26 @@ def leftovers(inputs: Inputs, entry: Entry) -> FileDecision:
     return FileDecision(reasons=tuple(Reason(Kind.DROPPED, name) for name in gone), remove=gone)
 
 
+def refuse_unsafe(inputs: Inputs) -> None:
+    """A symbolic link or a special file where mtlsgen keeps its own file or folder is refused, never
+    followed or replaced: writing through `certs/alice -> ../app` would overwrite the app's files, and
+    replacing the link would silently undo what someone set up on purpose."""
+    if inputs.state.unsafe:
+        path, what = inputs.state.unsafe[0]
+        label = inputs.spec.output_label
+        raise PlanError(f"{label}/{path} is {what}, where mtlsgen keeps its own "
+                        f"{'folder' if '/' not in path and path != GITIGNORE else 'file'}; it never writes "
+                        f"through a link or into a special file: remove {label}/{path} and apply again")
+
+
+def temps(names: tuple[str, ...]) -> FileDecision:
+    """Temporary files an interrupted apply left (a kill between writing and renaming): removed."""
+    return FileDecision(reasons=tuple(Reason(Kind.TEMP, name) for name in names), remove=names)
+
+
 def output_folder(inputs: Inputs) -> Change | None:
-    """The output folder's own files: its .gitignore (written with the folder's first files), and its mode."""
+    """The output folder's own files: its .gitignore (written with the folder's first files), its mode,
+    and temporary files an interrupted apply left in it."""
     state, label = inputs.state, inputs.spec.output_label
     if not state.output_exists:
         return Change(f"{label}/", Action.CREATE, (Reason(Kind.CREATE, names=(GITIGNORE,)),), files=(GITIGNORE,),
@@ -91,20 +110,27 @@ def output_folder(inputs: Inputs) -> Change | None:
     if state.gitignore != GITIGNORE_TEXT:
         reasons.append(Reason(Kind.GITIGNORE, GITIGNORE, detail="missing" if state.gitignore is None else "wrong"))
         files.append(GITIGNORE)
+    elif state.gitignore_mode is not None and state.gitignore_mode != file_mode(GITIGNORE):
+        reasons.append(Reason(Kind.MODE, GITIGNORE, old=f"{state.gitignore_mode:04o}",
+                              new=f"{file_mode(GITIGNORE):04o}"))
+        chmod.append(GITIGNORE)
     if state.output_mode is not None and state.output_mode != DIR_MODE:
         reasons.append(Reason(Kind.MODE, "", old=f"{state.output_mode:04o}", new=f"{DIR_MODE:04o}"))
         chmod.append("")
-    if not reasons:
+    leftovers = temps(state.temps)
+    if not reasons and not leftovers.remove:
         return None
-    return Change(f"{label}/", Action.REPACK, tuple(reasons), files=tuple(files), chmod=tuple(chmod), scope="output")
+    return Change(f"{label}/", Action.REPACK, (*reasons, *leftovers.reasons), files=tuple(files),
+                  chmod=tuple(chmod), remove=leftovers.remove, scope="output")
 
 
 def orphan(inputs: Inputs, name: str, files: tuple[str, ...]) -> Change:
     """A folder of an entry no longer in the spec; pruning deletes mtlsgen's files, never the user's."""
-    theirs = tuple(f for f in files if f not in MANAGED_FILES)
+    ours = tuple(f for f in files if f in MANAGED_FILES or is_temp(f))
+    theirs = tuple(f for f in files if f not in ours)
     if inputs.prune:
-        return Change(name, Action.PRUNE, (Reason(Kind.PRUNE, f"{name}/", names=theirs),),
-                      remove=tuple(f for f in files if f in MANAGED_FILES), scope="orphan")
+        return Change(name, Action.PRUNE, (Reason(Kind.PRUNE, f"{name}/", names=theirs),), remove=ours,
+                      scope="orphan")
     return Change(name, Action.ORPHAN, (Reason(Kind.ORPHAN, f"{name}/", names=theirs),), scope="orphan")
 
 

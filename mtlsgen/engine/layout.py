@@ -6,6 +6,7 @@ Kubernetes changes no application path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,9 @@ SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 TLS_CRT, TLS_KEY, CA_CRT, CA_KEY, CA_CRL = "tls.crt", "tls.key", "ca.crt", "ca.key", "ca.crl"
 CA_FILES = (CA_CRT, CA_KEY, CA_CRL)
+# A CA's new key while it is re-keyed: written first, then ca.crt, then renamed to ca.key, so that a
+# run killed at any point leaves the old CA or the new one (docs/spec.md, "Interrupted runs").
+CA_KEY_NEXT = "ca.key.next"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,19 @@ class Layout:
     @property
     def gitignore(self) -> Path:
         return self.root / GITIGNORE
+
+
+def temp_name(file_name: str, token: str) -> str:
+    """A temporary file beside `file_name` while it is written: `.NAME.XXXXXXXX.tmp` (8 characters)."""
+    return f".{file_name}.{token}.tmp"
+
+
+def is_temp(name: str) -> bool:
+    """Whether `name` is one of mtlsgen's temporary files (0.1 wrote mkstemp's 8 characters of [a-z0-9_])."""
+    return bool(_TEMP_NAME.match(name))
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def file_mode(file_name: str) -> int:
@@ -99,4 +116,4 @@ OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("ke
 
 # Every file name mtlsgen writes in an entry's folder: an orphan folder is one holding some of these,
 # and pruning deletes only these (a file of the user's keeps the folder).
-MANAGED_FILES = frozenset({TLS_CRT, TLS_KEY, *CA_FILES, *OPTIONAL_LEAF_FILES})
+MANAGED_FILES = frozenset({TLS_CRT, TLS_KEY, *CA_FILES, CA_KEY_NEXT, *OPTIONAL_LEAF_FILES})

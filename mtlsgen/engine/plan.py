@@ -37,6 +37,7 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
     if unknown:
         raise PlanError(f"--replace {unknown[0]}: no such entry in {spec.path.name}")
     inputs = Inputs(spec, state, now, replace, prune)
+    housekeeping.refuse_unsafe(inputs)
     decided = decide_certificates(inputs)
     changes = [entry_change(inputs, decided[e.name], e, decided) for e in spec.entries]
     output = housekeeping.output_folder(inputs)
@@ -47,34 +48,38 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
 def entry_change(inputs: Inputs, d: CertDecision, entry: Entry, decided: dict[str, CertDecision]) -> Change:
     """One entry's change: its certificate decision, the files that follow from it, and the materials."""
     if entry.revoked:
-        removal = revoked_entry(inputs, entry)
+        removal = revoked_entry(inputs, entry) + housekeeping.temps(inputs[entry.name].temps)
         return Change(entry.name, Action.REVOKE if removal.remove else Action.UNCHANGED, removal.reasons,
                       remove=removal.remove)
     if d.action is Action.BLOCKED:
         return Change(entry.name, Action.BLOCKED, d.reasons)
-    materials = _materials(inputs, entry)
+    materials = _materials(inputs, d, entry)
     if entry.is_ca:
         crl_files, crl_content = crl(inputs, d, entry)
-        content = ca_files(d) + crl_files  # an imported CA's files are never written; its CRL is ours
+        content = ca_files(inputs, d, entry) + crl_files  # an imported CA's own files are never written
         materials = replace(materials, crl=crl_content)
     else:
         content = leaf_derived(inputs, decided, entry)
         content += FileDecision(files=housekeeping.new_password_files(entry, content.files, materials.secrets))
-    rest = FileDecision() if entry.imported is not None else \
-        housekeeping.modes(inputs, entry, content.files) + housekeeping.leftovers(inputs, entry)
-    action = d.action or (Action.REPACK if content.files or rest.chmod or rest.remove else Action.UNCHANGED)
-    reasons = (Reason(Kind.CREATE, names=content.files),) if action is Action.CREATE else \
-        (*d.reasons, *content.reasons, *rest.reasons)
-    return Change(entry.name, action, reasons, d.new_key, d.new_cert, content.files, rest.chmod, rest.remove,
+    rest = FileDecision()
+    if entry.imported is None:  # an imported CA's files are not ours to chmod or clean
+        rest = (housekeeping.modes(inputs, entry, content.files) + housekeeping.leftovers(inputs, entry)
+                + housekeeping.temps(inputs[entry.name].temps))
+    remove = content.remove + rest.remove
+    action = d.action or (Action.REPACK if content.files or rest.chmod or remove else Action.UNCHANGED)
+    head = (Reason(Kind.CREATE, names=content.files),) if action is Action.CREATE else (*d.reasons, *content.reasons)
+    reasons = (*head, *rest.reasons)
+    return Change(entry.name, action, reasons, d.new_key, d.new_cert, content.files, rest.chmod, remove,
                   materials=materials)
 
 
-def _materials(inputs: Inputs, entry: Entry) -> Materials:
-    """What apply needs besides the decision: the key and certificate on disk (used when kept), and
-    for a leaf its chain, anchor, trusted roots and passwords."""
+def _materials(inputs: Inputs, d: CertDecision, entry: Entry) -> Materials:
+    """What apply needs besides the decision: the key it uses (None: it generates one), the
+    certificate on disk (used when kept), and for a leaf its chain, anchor, trusted roots and passwords."""
     s = inputs[entry.name]
+    key = s.next_key.value if d.adopt_staged else None if d.new_key else s.key.value
     if entry.is_ca:
-        return Materials(s.key.value, s.cert)
+        return Materials(key, s.cert)
     chain, anchor = chain_refs(inputs, entry)
     trusted = trusted_refs(inputs, entry) if entry.truststore is not None else ()
-    return Materials(s.key.value, s.cert, chain, anchor, trusted, housekeeping.secrets(inputs, entry))
+    return Materials(key, s.cert, chain, anchor, trusted, housekeeping.secrets(inputs, entry))

@@ -24,6 +24,8 @@ class Kind(str, Enum):
     KEY_PROTECTION = "key_protection"            # tls.key is rewritten: detail encrypt|re-encrypt|decrypt
     CA_KEY_KEPT = "ca_key_kept"                  # blocked: a CA key is never replaced implicitly
     CA_KEY_NOT_OF_CERT = "ca_key_not_of_cert"    # blocked: ca.key is not the key of ca.crt
+    REKEY_FINISH = "rekey_finish"                # an interrupted re-key left ca.crt under the staged new key
+    STAGED_KEY_STALE = "staged_key_stale"        # an interrupted re-key stopped before ca.crt: the old CA stays
     # Certificates
     KEY_MISMATCH = "key_mismatch"                # the certificate does not match its key
     ISSUER_NEW = "issuer_new"                    # the issuer (names[0]) is created now
@@ -67,6 +69,7 @@ class Kind(str, Enum):
     # The output folder and file modes
     MODE = "mode"                                # old → new, as octal text
     GITIGNORE = "gitignore"                      # detail: missing | wrong
+    TEMP = "temp"                                # a temporary file an interrupted apply left: removed
     # Said by status only: the certificate expires within `--fail-within` (days)
     EXPIRES_WITHIN = "expires_within"
 

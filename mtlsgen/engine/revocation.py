@@ -11,21 +11,29 @@ from datetime import datetime
 
 from cryptography import x509
 
+from ..crypto.certs import CLOCK_SKEW
 from ..crypto.crl import crl_signed_by
 from ..spec.entries import Entry
 from .changes import CrlContent
 from .decisions import CertDecision, FileDecision, Inputs
-from .layout import CA_CRL, CA_CRT, CA_KEY, MANAGED_FILES, TLS_CRT
+from .layout import CA_CRL, CA_CRT, CA_KEY, CA_KEY_NEXT, MANAGED_FILES, TLS_CRT
 from .reasons import Kind, Reason, file_problem
 
 Serials = dict[int, datetime]
 
 
-def ca_files(d: CertDecision) -> FileDecision:
-    """A CA's certificate is written when (re)issued, its key when new (the key before the certificate)."""
+def ca_files(inputs: Inputs, d: CertDecision, entry: Entry) -> FileDecision:
+    """A CA's certificate is written when (re)issued, its key when new (the key first: apply stages a
+    new key as ca.key.next, writes ca.crt, then renames it). A staged key an interrupted re-key left is
+    adopted (d.adopt_staged) or, when the re-key stopped before ca.crt, removed: the old CA stays."""
+    staged = inputs[entry.name].next_key
+    leftover = () if staged.missing else (CA_KEY_NEXT,)
+    if d.adopt_staged:
+        return FileDecision((CA_KEY,), remove=leftover)
+    stale = (Reason(Kind.STAGED_KEY_STALE, CA_KEY_NEXT),) if leftover else ()
     if not d.new_cert:
-        return FileDecision()
-    return FileDecision((CA_KEY, CA_CRT) if d.new_key else (CA_CRT,))
+        return FileDecision(reasons=stale, remove=leftover)
+    return FileDecision((CA_KEY, CA_CRT) if d.new_key else (CA_CRT,), stale, remove=leftover)
 
 
 def crl(inputs: Inputs, d: CertDecision, entry: Entry) -> tuple[FileDecision, CrlContent | None]:
@@ -54,7 +62,8 @@ def _kept_serials(current: x509.CertificateRevocationList | None, d: CertDecisio
 def _new_serials(inputs: Inputs, revoked_leaves: list[Entry], kept: Serials, d: CertDecision) -> Serials:
     if d.new_key:
         return {}
-    return {cert.serial_number: inputs.now for leaf in revoked_leaves
+    # Dated as the CRL's thisUpdate (back-dated like it): a revocation never postdates the CRL listing it.
+    return {cert.serial_number: inputs.now - CLOCK_SKEW for leaf in revoked_leaves
             if (cert := inputs[leaf.name].cert) is not None and cert.serial_number not in kept}
 
 

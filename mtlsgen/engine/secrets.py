@@ -8,6 +8,9 @@ from pathlib import Path
 
 from ..errors import SecretError
 from ..spec.entries import Password
+from ..spec.files import KIB, FileProblem, read_regular
+
+PASSWORD_FILE_LIMIT = 64 * KIB
 
 
 def resolve_password(password: Password, generated: Path | None) -> str | None:
@@ -25,14 +28,15 @@ def resolve_password(password: Password, generated: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if password.source == "generate":
+        # A generated password file is mtlsgen's own, inside the output folder: never read through a link.
+        data = read_regular(path, limit=PASSWORD_FILE_LIMIT, follow_symlinks=password.source == "file")
+        text = data.decode("utf-8")
+    except FileProblem as exc:
+        if str(exc) == "does not exist" and password.source == "generate":
             return None
-        raise SecretError(f"{password.where}: password file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise SecretError(f"{password.where}: cannot read password file {path}: {reason}") from None
+        raise SecretError(f"{password.where}: password file {path} {exc}") from None
+    except UnicodeDecodeError:
+        raise SecretError(f"{password.where}: cannot read password file {path}: not UTF-8 text") from None
     value = text.removesuffix("\n").removesuffix("\r")
     if not value:
         raise SecretError(f"{password.where}: password file {path} is empty")

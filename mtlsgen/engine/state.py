@@ -1,12 +1,17 @@
 """read_state(spec) → what is on disk for every entry, parsed. Reads only, and decides nothing.
 
 An unreadable or damaged file of the output is a state (`Loaded.problem`), not an error; the planner
-decides what it means. Errors raised here are about reading itself: a password source that gives
-no password (SecretError), an output folder that is a file or cannot be listed (OutputError).
+decides what it means. Files of the output are read only when they are regular files, never through
+a symbolic link, and up to a size cap; links and special files where mtlsgen keeps its own files are
+reported (`State.unsafe`), as are the temporary files an interrupted run left (`temps`). Errors raised
+here are about reading itself: a password source that gives no password (SecretError), an output
+folder that is a file or cannot be listed (OutputError).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,8 +24,11 @@ from ..crypto.pem import Unreadable, read_certs, read_crl, read_key
 from ..crypto.stores import StoreContent, read_jks, read_p12
 from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
-from .layout import GITIGNORE, MANAGED_FILES, Layout, store_file_name
+from ..spec.files import MIB, FileProblem, read_regular
+from .layout import CA_KEY_NEXT, GITIGNORE, MANAGED_FILES, Layout, is_temp, store_file_name
 from .secrets import resolve_password
+
+FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
 
 T = TypeVar("T")
 
@@ -60,6 +68,8 @@ class EntryState:
     wanted_key_password: str | None = field(default=None, repr=False)  # the spec's; None: to be generated
     modes: Mapping[str, int] = field(default_factory=dict)  # "" is the folder itself
     imported: bool = False
+    next_key: Loaded[PrivateKey] = Loaded(problem="missing")  # a CA's new key staged by an interrupted re-key
+    temps: tuple[str, ...] = ()  # temporary files an interrupted apply left in the folder
 
     @property
     def above(self) -> tuple[x509.Certificate, ...]:
@@ -80,6 +90,9 @@ class State:
     gitignore: bytes | None = None
     output_mode: int | None = None
     foreign: tuple[str, ...] = ()  # what the output folder holds that is not mtlsgen's
+    temps: tuple[str, ...] = ()  # temporary files an interrupted apply left in the output folder
+    gitignore_mode: int | None = None
+    unsafe: tuple[tuple[str, str], ...] = ()  # (path in the output, what it is) where mtlsgen keeps its own
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -105,13 +118,12 @@ def issuer_chain(spec: Spec, state: State, name: str,
     return top[:-1], top[-1]
 
 
-def _load(path: Path, parse: Callable[[bytes], T]) -> Loaded[T]:
+def _load(path: Path, parse: Callable[[bytes], T], *, own: bool = True) -> Loaded[T]:
+    """Read and parse `path`; an `own` file (in the output folder) is never read through a link."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return Loaded(problem="missing")
-    except OSError as exc:
-        return Loaded(problem=f"unreadable: {exc.strerror}")
+        data = read_regular(path, limit=FILE_LIMIT, follow_symlinks=not own)
+    except FileProblem as exc:
+        return Loaded(problem="missing" if str(exc) == "does not exist" else f"unreadable: {exc}")
     if not data:
         return Loaded(problem="unreadable: empty file")
     try:
@@ -130,7 +142,7 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
             path = layout.store(entry.name, store.kind, fmt)
             reader = read_p12 if fmt == "pkcs12" else read_jks
             if password is None:
-                content: Loaded[StoreContent] = Loaded(problem="missing") if not path.exists() else \
+                content: Loaded[StoreContent] = Loaded(problem="missing") if not os.path.lexists(path) else \
                     Loaded(problem="unreadable: its generated password file is missing")
             else:
                 content = _load(path, lambda data, r=reader, p=password: r(data, p))  # type: ignore[misc]
@@ -139,9 +151,12 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
 
 
 def read_entry(entry: Entry, layout: Layout) -> EntryState:
+    if entry.imported is None and os.path.islink(layout.folder(entry.name)):
+        return EntryState(entry.name, False)  # never read through it; State.unsafe names it
     state = _read_entry(entry, layout)
     if entry.imported is None and state.folder_exists:
-        return replace(state, modes=_modes(layout.folder(entry.name)))
+        listing = _listing(layout.folder(entry.name))
+        return replace(state, modes=listing.modes, temps=listing.temps)
     return state
 
 
@@ -150,8 +165,8 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
         return EntryState(entry.name, True, imported=True, key=_load(imp.key, lambda data: read_key(
-                              data, password, password_field="ca.import.password")[0]),
-                          certs=_load(imp.cert, read_certs),
+                              data, password, password_field="ca.import.password")[0], own=False),
+                          certs=_load(imp.cert, read_certs, own=False),
                           crl=_load(layout.crl(entry.name), read_crl))
     folder = layout.folder(entry.name)
     certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
@@ -162,8 +177,9 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
     key, encrypted, opened_with = _read_key(entry, layout, key_password)
     if entry.is_ca:
+        staged = _load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data)[0])
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
-                          crl=_load(layout.crl(entry.name), read_crl))
+                          crl=_load(layout.crl(entry.name), read_crl), next_key=staged)
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout), key_password=opened_with,
@@ -191,40 +207,80 @@ def _read_key(entry: Entry, layout: Layout,
 def read_state(spec: Spec) -> State:
     """Everything the planner needs to know about the output folder, read without writing."""
     layout = Layout(spec.output)
-    entries = {e.name: read_entry(e, layout) for e in spec.entries}
-    orphans: dict[str, tuple[str, ...]] = {}
-    if layout.root.exists() and not layout.root.is_dir():
-        raise OutputError(f"the output folder {layout.root} is a file; set `output:` to a folder")
+    root = layout.root
     try:
-        folders = sorted(layout.root.iterdir()) if layout.root.is_dir() else []
+        is_dir = stat.S_ISDIR(os.stat(root).st_mode)  # the spec's `output:` may itself be a link the user made
+    except FileNotFoundError:
+        is_dir = False
+        if os.path.islink(root):
+            raise OutputError(f"the output folder {root} is a link to nothing; point `output:` at a folder") from None
     except OSError as exc:
-        raise OutputError(f"cannot read the output folder {layout.root}: {exc.strerror}") from exc
-    foreign = []
-    for folder in folders:
-        if folder.name in entries or folder.name == GITIGNORE:
+        raise OutputError(f"the output folder {root} cannot be used: {exc.strerror}") from exc
+    if not is_dir and os.path.lexists(root):
+        raise OutputError(f"the output folder {root} is a file; set `output:` to a folder")
+    entries = {e.name: read_entry(e, layout) for e in spec.entries}
+    if not is_dir:
+        return State(layout, entries, {}, False)
+    top = _listing(root)
+    orphans: dict[str, tuple[str, ...]] = {}
+    foreign: list[str] = []
+    unsafe = [(name, what) for name, what in top.unsafe if name == GITIGNORE]
+    for name, kind in sorted(top.kinds.items()):
+        if name == GITIGNORE or is_temp(name):
             continue
-        if not folder.is_dir() or folder.is_symlink():
-            foreign.append(folder.name)
+        if name in entries:
+            if kind != "folder" and spec[name].imported is None:
+                unsafe.append((name, kind))
             continue
-        try:
-            files = tuple(sorted(p.name for p in folder.iterdir()))
-        except OSError:
+        if kind != "folder":
+            foreign.append(name)
             continue
-        # Only a folder holding files mtlsgen writes is one of its old entries.
-        if MANAGED_FILES.intersection(files):
-            orphans[folder.name] = files
+        files = tuple(sorted(_listing(root / name).kinds))
+        # Only a folder holding files mtlsgen writes (or its temporary files) is one of its old entries.
+        if MANAGED_FILES.intersection(files) or any(is_temp(f) for f in files):
+            orphans[name] = files
         else:
-            foreign.append(folder.name)
+            foreign.append(name)
+    for name in entries:
+        if spec[name].imported is None and top.kinds.get(name) == "folder":
+            unsafe += [(f"{name}/{file}", what) for file, what in _listing(root / name).unsafe]
     gitignore = _load(layout.gitignore, lambda data: data).value
-    modes = _modes(layout.root)
-    return State(layout, entries, orphans, layout.root.is_dir(), gitignore, modes.get(""), tuple(foreign))
+    # An output folder with nothing in it is a new one: the first apply makes it whole.
+    return State(layout, entries, orphans, bool(top.kinds), gitignore, top.modes.get(""), tuple(foreign),
+                 top.temps, top.modes.get(GITIGNORE), tuple(unsafe))
 
 
-def _modes(folder: Path) -> dict[str, int]:
-    """Permission bits of the folder ("") and of each file in it, to repair what a chmod undid."""
+@dataclass(frozen=True)
+class _Listing:
+    kinds: dict[str, str]          # name → "file", "folder", "a symbolic link", "a FIFO", …
+    modes: dict[str, int]          # permission bits of the folder ("") and of its regular files
+    temps: tuple[str, ...]         # mtlsgen's temporary files
+    unsafe: tuple[tuple[str, str], ...]  # mtlsgen's file names held by a link or a special file
+
+
+def _listing(folder: Path) -> _Listing:
+    """What a folder holds, looked at without following any link."""
+    kinds: dict[str, str] = {}
+    modes: dict[str, int] = {}
     try:
-        modes = {"": folder.stat().st_mode & 0o777}
-        modes.update({p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if p.is_file()})
+        modes[""] = os.stat(folder).st_mode & 0o777
+        with os.scandir(folder) as it:
+            for item in it:
+                mode = item.stat(follow_symlinks=False).st_mode
+                kinds[item.name] = _kind(mode)
+                if stat.S_ISREG(mode):
+                    modes[item.name] = mode & 0o777
     except OSError:
-        return {}
-    return modes
+        return _Listing({}, {}, (), ())
+    temps = tuple(sorted(n for n, k in kinds.items() if k == "file" and is_temp(n)))
+    unsafe = tuple((n, k) for n, k in sorted(kinds.items()) if n in MANAGED_FILES | {GITIGNORE} and k != "file")
+    return _Listing(kinds, modes, temps, unsafe)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "a symbolic link"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "a special file"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import mtlsgen
 from mtlsgen import load_spec
-from mtlsgen.engine.fsio import apply_lock
+from mtlsgen.engine.fsio import ensure_output
+from mtlsgen.engine.lock import output_lock
 from tests.helpers.common import line_of, run_cli
 from tests.helpers.engine import assert_verifies, changed, snapshot, write
 
@@ -245,15 +246,20 @@ def test_replace_unknown_name_is_a_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "certs").exists()
 
 
-def test_second_apply_fails_clearly_while_the_lock_is_held(tmp_path: Path) -> None:
+def test_second_apply_gives_up_clearly_after_its_lock_timeout(tmp_path: Path) -> None:
     spec_file = _setup(tmp_path)
-    with apply_lock(load_spec(spec_file).output):
+    output = load_spec(spec_file).output
+    ensure_output(output)
+    with output_lock(output):
         started = time.monotonic()
-        result = run_cli("apply", cwd=tmp_path, timeout=30)
+        result = run_cli("apply", "--lock-timeout", "2s", cwd=tmp_path, timeout=30)
         elapsed = time.monotonic() - started
-    assert elapsed < 12, elapsed
-    _one_line_error(result, "lock", "certs")
-    assert not (tmp_path / "certs").exists()
+    assert 2 <= elapsed < 12, elapsed
+    assert result.returncode == 1
+    *waiting, error = result.stderr.splitlines()
+    assert waiting == [f"waiting for another mtlsgen apply (pid {os.getpid()}) to finish writing certs"]
+    assert error.startswith("error: another mtlsgen apply is writing") and "--lock-timeout" in error
+    assert list(output.iterdir()) == []
     # Once the lock is free, apply runs.
     _apply(tmp_path)
     assert_verifies(tmp_path / "certs" / "bob" / "ca.crt", tmp_path / "certs" / "bob" / "tls.crt")

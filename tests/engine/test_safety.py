@@ -14,8 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 import mtlsgen
-from mtlsgen import LockError, PlanError, load_spec
-from mtlsgen.engine.fsio import apply_lock
+from mtlsgen import DamagedKeyError, load_spec
 from tests.helpers.common import key_keeping_spec, public_key_of, run_cli, texts
 from tests.helpers.engine import BASE_SPEC, run_umask0, spec_at
 
@@ -203,27 +202,6 @@ def test_an_output_that_is_a_file_is_a_clear_error(write_spec: Callable[..., Pat
     assert result.returncode == 1 and "is a file" in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_two_specs_sharing_an_output_folder_share_the_lock(tmp_path: Path) -> None:
-    first = spec_at(tmp_path / "team")
-    copy = tmp_path / "team" / "pki-copy.yaml"
-    copy.write_text(first.path.read_text())
-    with apply_lock(first.output):
-        result = run_cli("apply", copy, timeout=60)
-        assert result.returncode == 1
-        assert "lock" in result.stderr and "certs" in result.stderr
-        with pytest.raises(LockError):
-            mtlsgen.apply(first, lock_timeout=0.2)
-    assert not (tmp_path / "team" / "certs").exists()
-
-
-def test_two_applies_of_an_output_whose_parent_is_missing_take_one_lock(write_spec: Callable[..., Path]) -> None:
-    spec = load_spec(write_spec("version: 1\noutput: build/certs\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n"))
-    assert not spec.output.parent.exists()
-    with apply_lock(spec.output), pytest.raises(LockError):
-        mtlsgen.apply(spec, lock_timeout=0.2)
-    assert not spec.output.exists()
-
-
 def test_a_damaged_ca_key_never_yields_a_certificate_that_does_not_verify(tmp_path: Path) -> None:
     # Keys are loaded without RSA validation (for speed); a CA key whose CRT parameters are damaged
     # must then either still sign correctly or stop apply: never a leaf that fails to verify.
@@ -241,7 +219,7 @@ def test_a_damaged_ca_key_never_yields_a_certificate_that_does_not_verify(tmp_pa
                    .replace("  bob: {}\n", "  bob: {}\n  carol: {}\n"))
     try:
         mtlsgen.apply(spec)
-    except PlanError as exc:  # the clear refusal is one acceptable outcome
+    except DamagedKeyError as exc:  # the clear refusal is one acceptable outcome
         assert "does not verify" in str(exc)
         assert not (tmp_path / "certs" / "carol").exists()
         return
