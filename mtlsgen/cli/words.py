@@ -43,6 +43,9 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.CA_KEY_KEPT: lambda r, w: (f"a CA key is never replaced implicitly: apply --replace {w.entry} makes a new "
                                     "one and reissues everything under it"),
     Kind.CA_KEY_NOT_OF_CERT: lambda r, w: f"{_file(r, w)} is not the key of {_file(Reason(r.kind, r.new), w)}",
+    Kind.REKEY_FINISH: lambda r, w: (f"{r.file} becomes {r.new}: a re-key was interrupted after ca.crt was "
+                                     "written; what the CA issued follows"),
+    Kind.STAGED_KEY_STALE: lambda r, w: f"{r.file}: a re-key was interrupted before ca.crt; removed, the CA stays",
     Kind.KEY_MISMATCH: lambda r, w: f"{r.file} does not match its key",
     Kind.ISSUER_NEW: lambda r, w: f"issuer {_first(r)} is new",
     Kind.ISSUER_REKEYED: lambda r, w: f"issuer {_first(r)} re-keyed",
@@ -83,6 +86,7 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.MODE: lambda r, w: (f"{r.file or w.entry + '/'}: " if r.file or w.entry else "") + f"mode {r.old} → {r.new}",
     Kind.GITIGNORE: lambda r, w: (f"{r.file} {'missing' if r.detail == 'missing' else 'does not say *'}: "
                                   "keys could be committed"),
+    Kind.TEMP: lambda r, w: f"{r.file}: left by an interrupted apply; removed",
     Kind.EXPIRES_WITHIN: lambda r, w: f"expires within {r.days} days",
 }
 

@@ -244,3 +244,16 @@ def test_load_spec_does_not_import_jks(tmp_path: Path) -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_every_kind_of_reason_has_words() -> None:
+    from datetime import datetime, timezone
+
+    from mtlsgen import Kind, Reason
+    from mtlsgen.cli.words import Where, reason_text
+
+    when = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    for kind in Kind:
+        reason = Reason(kind, "tls.crt", old="a", new="b", names=("x",), detail="encrypt", days=3, when=when)
+        text = reason_text(reason, Where("alice", "certs"))
+        assert text and "{" not in text and "None" not in text, kind
