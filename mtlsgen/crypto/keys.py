@@ -11,6 +11,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519Pri
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 _CURVES = {"ecdsa-p256": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1}
+MIN_RSA_BITS = 2048  # NIST SP 800-131A; what browsers, Java and OpenSSL's default security level accept
 
 
 def generate_key(key_type: str) -> PrivateKey:

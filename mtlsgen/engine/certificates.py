@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ..crypto.certs import signed_by, subject_name
-from ..crypto.keys import key_matches, key_type_of
+from ..crypto.keys import MIN_RSA_BITS, key_matches, key_type_of
 from ..errors import PlanError
 from ..spec.entries import Entry
 from .changes import Action
@@ -145,6 +147,39 @@ def check_imported(inputs: Inputs, entry: Entry) -> None:
         is_ca = False
     if not is_ca:
         raise PlanError(f"ca.import.cert: {imp.cert.name} is not a CA certificate (no basicConstraints CA:TRUE)")
+    _lint_imported(imp.cert.name, imp.key.name, s.cert, s.key.value)
+
+
+_VERIFIABLE_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+
+
+def _lint_imported(cert_name: str, key_name: str, cert: x509.Certificate, key: object) -> None:
+    """An imported CA must be one that peers and `verify` accept: checked now, before anything is
+    written, rather than found when apply signs or when a server refuses what it signed."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise PlanError(f"ca.import.key: {key_name} is an RSA-{key.key_size} key; a CA key needs at least "
+                            f"{MIN_RSA_BITS} bits (import a stronger CA)")
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        if not isinstance(key.curve, _VERIFIABLE_CURVES):
+            raise PlanError(f"ca.import.key: {key_name} is on the curve {key.curve.name}, which TLS peers and "
+                            "verifiers refuse; use P-256, P-384 or P-521")
+    elif not isinstance(key, ed25519.Ed25519PrivateKey):
+        kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
+        raise PlanError(f"ca.import.key: {key_name} is a {kind} key; mtlsgen signs with RSA (2048 bits or more), "
+                        "ECDSA or Ed25519 CA keys")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        signs = usage.key_cert_sign
+    except x509.ExtensionNotFound:
+        signs = False
+    if not signs:
+        raise PlanError(f"ca.import.cert: {cert_name} does not allow signing certificates (keyUsage without "
+                        "keyCertSign, which RFC 5280 4.2.1.3 requires and verifiers check)")
+    digest = cert.signature_hash_algorithm
+    if isinstance(digest, (hashes.MD5, hashes.SHA1)):
+        raise PlanError(f"ca.import.cert: {cert_name} is signed with {digest.name.upper()}, which verifiers "
+                        "refuse; import a CA certificate signed with SHA-256 or better")
 
 
 def ca_lifetime(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:

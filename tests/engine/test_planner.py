@@ -6,10 +6,16 @@ Expected outcomes are written out by hand from the spec's rules, never computed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.x509.oid import NameOID
 
 from mtlsgen import Action, Kind, Plan, PlanError, make_plan
 from mtlsgen.crypto.crl import issue_crl
@@ -580,3 +586,39 @@ def test_store_content_type_is_what_read_state_reports() -> None:
     state = world().state()
     trust = next(s for s in state["api"].stores if s.spec.kind == "truststore")
     assert isinstance(trust.content.value, StoreContent) and trust.content.value.key_aliases == ()
+
+
+def _foreign_ca(key: Any, *, key_cert_sign: bool = True) -> x509.Certificate:
+    """A self-signed CA certificate made outside mtlsgen, as a company might hand one over."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Corp CA")])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(1).not_valid_before(NOW - DAY).not_valid_after(NOW + 3650 * DAY)
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=key_cert_sign,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True))
+    return builder.sign(key, hashes.SHA256())
+
+
+def _imported_with(key: Any, cert: x509.Certificate) -> State:
+    state = _imported_state()
+    ca = replace(state["ca"], key=Loaded(key), certs=Loaded((cert,)))
+    return replace(state, entries={**state.entries, "ca": ca})
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: dsa.generate_private_key(2048), "is a DSA key"),
+    (lambda: rsa.generate_private_key(65537, 1024), "is an RSA-1024 key"),
+    (lambda: ec.generate_private_key(ec.SECP224R1()), "curve secp224r1"),
+], ids=["dsa", "rsa-1024", "p-224"])
+def test_an_imported_ca_with_a_key_peers_refuse_is_a_plan_error(make: Callable[[], object], message: str) -> None:
+    key = make()
+    with pytest.raises(PlanError, match=message):
+        plan_of(IMPORTED, _imported_with(key, _foreign_ca(key)))
+
+
+def test_an_imported_ca_that_may_not_sign_certificates_is_a_plan_error() -> None:
+    key = generate_key("ecdsa-p256")
+    with pytest.raises(PlanError, match="keyCertSign"):
+        plan_of(IMPORTED, _imported_with(key, _foreign_ca(key, key_cert_sign=False)))
+
