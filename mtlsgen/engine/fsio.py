@@ -28,9 +28,10 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 def ensure_output(root: Path) -> None:
     """Create the output folder (0700) and its missing parents (0755 less the umask)."""
+    missing = [folder for folder in (*reversed(root.parents), root) if not folder.is_dir()]
     try:
-        root.parent.mkdir(parents=True, exist_ok=True, mode=PARENT_MODE)
-        root.mkdir(mode=DIR_MODE, exist_ok=True)
+        for folder in missing:  # one by one: Path.mkdir(parents=True) gives parents 0777 less the umask
+            folder.mkdir(mode=DIR_MODE if folder == root else PARENT_MODE, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create folder {root}: {exc.strerror}") from exc
 

@@ -158,6 +158,8 @@ def test_the_crl_lists_the_serial_and_is_signed_by_the_intermediate(revoked: Rev
     assert crl.is_signature_valid(intermediate.public_key())  # type: ignore[arg-type]
     assert crl.next_update_utc is not None and crl.next_update_utc > utcnow()
     assert not (revoked.out / "ca" / "ca.crl").exists(), "the root revoked nothing and has no crl section"
+    # A revocation is never dated after the CRL that lists it (RFC 5280 5.3.x: pkilint flags it).
+    assert all(r.revocation_date_utc <= crl.last_update_utc for r in crl)
 
 
 def test_the_crl_number_increases(revoked: Revoked) -> None:
