@@ -26,6 +26,11 @@ def _kept(r: Reason) -> str:
     return f" (keeps {', '.join(r.names)}, which mtlsgen did not write)" if r.names else ""
 
 
+def _revokes(r: Reason) -> str:
+    """An orphan's still-valid certificate is revoked in its issuer's CRL before its files go."""
+    return f"revokes its certificate in {r.detail}/{CA_CRL} and " if r.detail else ""
+
+
 def _first(r: Reason) -> str:
     return r.names[0] if r.names else ""
 
@@ -46,6 +51,7 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.REKEY_FINISH: lambda r, w: (f"{r.file} becomes {r.new}: a re-key was interrupted after ca.crt was "
                                      "written; what the CA issued follows"),
     Kind.STAGED_KEY_STALE: lambda r, w: f"{r.file}: a re-key was interrupted before ca.crt; removed, the CA stays",
+    Kind.NEW_KEY: lambda r, w: f"new key ({r.detail})",
     Kind.KEY_MISMATCH: lambda r, w: f"{r.file} does not match its key",
     Kind.ISSUER_NEW: lambda r, w: f"issuer {_first(r)} is new",
     Kind.ISSUER_REKEYED: lambda r, w: f"issuer {_first(r)} re-keyed",
@@ -71,18 +77,23 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.STORE_TRUST_RENEWED: lambda r, w: f"{r.file}: trusted CA renewed",
     Kind.STORE_TRUST_DIFFERS: lambda r, w: f"{r.file}: trusted CAs differ",
     Kind.STORE_PROFILE: lambda r, w: f"{r.file}: profile {r.old} → {r.new}",
+    Kind.STORE_PASSWORD_SOURCE: lambda r, w: (f"{r.file}: password source changed to {r.new}: repack with the "
+                                              "new password"),
     Kind.STORE_PASSWORD_LOST: lambda r, w: f"{r.file} unreadable: its generated password file is missing",
     Kind.CRL_REVOKES: lambda r, w: f"{CA_CRL}: revokes {', '.join(r.names)}",
     Kind.CRL_NEW_KEY: lambda r, w: f"{CA_CRL}: signed by the new key",
     Kind.CRL_RESIGNED: lambda r, w: f"{CA_CRL}: re-signed for the reissued {_first(r)} certificate",
     Kind.CRL_FOREIGN: lambda r, w: f"{CA_CRL}: not issued by {_first(r)}'s current certificate and key",
     Kind.CRL_DUE: lambda r, w: f"{CA_CRL}: next update {r.when:%Y-%m-%d}" if r.when else f"{CA_CRL}: no next update",
+    Kind.CRL_BUNDLE_RENEWED: lambda r, w: f"{r.file}: {', '.join(r.names)} CRL renewed",
+    Kind.CRL_BUNDLE_STALE: lambda r, w: f"{r.file}: does not hold the current CRLs of {', '.join(r.names)}",
     Kind.REVOKED: lambda r, w: f"added to {_first(r)}/{CA_CRL}; files removed",
     Kind.REVOKED_UNKNOWN: lambda r, w: (f"{r.file} {r.detail}: its serial is unknown and cannot be added to "
                                         f"{_first(r)}/{CA_CRL}; files removed"),
     Kind.DROPPED: lambda r, w: f"{r.file}: no longer in the spec; removed",
-    Kind.ORPHAN: lambda r, w: f"not in the spec; apply --prune deletes {w.output}/{r.file}{_kept(r)}",
-    Kind.PRUNE: lambda r, w: f"not in the spec; deletes {w.output}/{r.file}{_kept(r)}",
+    Kind.ORPHAN: lambda r, w: (f"not in the spec; apply --prune {_revokes(r)}deletes {w.output}/{r.file}"
+                               f"{_kept(r)}"),
+    Kind.PRUNE: lambda r, w: f"not in the spec; {_revokes(r)}deletes {w.output}/{r.file}{_kept(r)}",
     Kind.MODE: lambda r, w: (f"{r.file or w.entry + '/'}: " if r.file or w.entry else "") + f"mode {r.old} → {r.new}",
     Kind.GITIGNORE: lambda r, w: (f"{r.file} {'missing' if r.detail == 'missing' else 'does not say *'}: "
                                   "keys could be committed"),

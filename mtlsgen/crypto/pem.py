@@ -61,6 +61,26 @@ def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
     return crl.public_bytes(serialization.Encoding.PEM)
 
 
+def crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.DER)
+
+
+def crls_pem(crls: Sequence[x509.CertificateRevocationList]) -> bytes:
+    """Several CRLs in one PEM file, as nginx `ssl_crl`, Tomcat and OpenSSL's -CRLfile read them."""
+    return b"".join(crl_pem(crl) for crl in crls)
+
+
+_PEM_CRL_END = b"-----END X509 CRL-----"
+
+
+def read_crls(data: bytes) -> tuple[x509.CertificateRevocationList, ...]:
+    """Every CRL of a PEM file holding one or more."""
+    blocks = [block + _PEM_CRL_END for block in data.split(_PEM_CRL_END)[:-1]]
+    if not blocks:
+        raise Unreadable("no PEM CRL in it")
+    return tuple(read_crl(block.strip()) for block in blocks)
+
+
 def read_crl(data: bytes) -> x509.CertificateRevocationList:
     try:
         return x509.load_pem_x509_crl(data)

@@ -20,7 +20,7 @@ from cryptography import x509
 from ..crypto.certs import issue_ca, issue_leaf, signed_by
 from ..crypto.crl import issue_crl
 from ..crypto.keys import PrivateKey, generate_key
-from ..crypto.pem import certs_pem, crl_pem, key_pem
+from ..crypto.pem import certs_pem, crl_pem, crls_pem, key_pem
 from ..crypto.stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
 from ..errors import BlockedError, DamagedKeyError
 from .changes import Action, CertRef, Change, Plan
@@ -73,6 +73,7 @@ class _Executor:
         self.workers = workers
         self.keys: dict[str, PrivateKey] = {}
         self.certs: dict[str, x509.Certificate] = {}
+        self.crls: dict[str, x509.CertificateRevocationList] = {}
         self.passwords: dict[tuple[str, str], str] = {}
         self.written: list[Path] = []
         self.removed: list[Path] = []
@@ -87,6 +88,8 @@ class _Executor:
                 self.keys[change.name] = change.materials.key
             if change.materials.cert is not None and not change.new_cert:
                 self.certs[change.name] = change.materials.cert
+            if change.materials.kept_crl is not None:
+                self.crls[change.name] = change.materials.kept_crl
         self.generate_keys([c for c in pending if c.new_key and c.materials.key is None])
         self.issue([c for c in self.plan.changes if c.new_cert])
         ensure_output(self.layout.root)
@@ -215,6 +218,8 @@ class _Executor:
                 self.write(folder, name, certs_pem([self.cert(anchor)]))
             elif name in STORE_FILES:
                 self.write(folder, name, self.store_bytes(change, name, [cert, *chain, self.cert(anchor)]))
+            elif name == CA_CRL:  # a server's: its clients' CAs' CRLs, written (CAs come first) or kept
+                self.write(folder, name, crls_pem([self.crls[ca] for ca in change.materials.crl_bundle]))
             # password files are written by `secret` when a file that needs them is
 
     def write_ca(self, change: Change, folder: Folder) -> None:
@@ -234,9 +239,9 @@ class _Executor:
         if CA_CRL in change.files:
             content = change.materials.crl
             assert content is not None
-            self.write(folder, CA_CRL, crl_pem(issue_crl(
-                self.certs[name], self.keys[name], number=content.number, revoked=content.revoked,
-                now=self.plan.now, validity=content.validity)))
+            self.crls[name] = issue_crl(self.certs[name], self.keys[name], number=content.number,
+                                        revoked=content.revoked, now=self.plan.now, validity=content.validity)
+            self.write(folder, CA_CRL, crl_pem(self.crls[name]))
 
     def store_bytes(self, change: Change, file_name: str, chain: list[x509.Certificate]) -> bytes:
         kind, fmt = STORE_FILES[file_name]

@@ -68,12 +68,15 @@ def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
         # unless what it issued proves that this key is the CA's.
         return _blocked(Reason(Kind.CA_KEY_NOT_OF_CERT, key_file, new=cert_file))
     reasons = reissue_reasons(inputs, decided, entry, s, cert_file)
+    expiring = expiry_reason(s.cert, entry, inputs.now) if s.cert is not None and not reasons else None
+    if not reasons and expiring is None:
+        return CertDecision()
+    rotate = not entry.is_ca and entry.key_rotation == "always"
+    new_key = (Reason(Kind.NEW_KEY, key_file, detail="key_rotation: always"),) if rotate else ()
     if reasons:
-        return CertDecision(Action.REISSUE, not entry.is_ca and entry.key_rotation == "always", True, reasons)
-    expiring = expiry_reason(s.cert, entry, inputs.now) if s.cert is not None else None
-    if expiring is not None:
-        return CertDecision(Action.RENEW, not entry.is_ca and entry.key_rotation == "always", True, (expiring,))
-    return CertDecision()
+        return CertDecision(Action.REISSUE, rotate, True, (*reasons, *new_key))
+    assert expiring is not None
+    return CertDecision(Action.RENEW, rotate, True, (expiring, *new_key))
 
 
 def _rekey_interrupted(s: EntryState) -> bool:

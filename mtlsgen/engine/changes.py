@@ -65,7 +65,8 @@ class Materials:
 
     `key`/`cert` are what is kept from disk (None: made new); `chain` is what follows the leaf in
     tls.crt, `anchor` the root in ca.crt, `trusted` a truststore's (alias, certificate) pairs;
-    `secrets` are keyed by what they protect: "keystore", "truststore", "tls.key".
+    `secrets` are keyed by what they protect: "keystore", "truststore", "tls.key"; a CA's CRL is
+    `crl` when apply writes it, else `kept_crl`; a server's ca.crl holds the CRLs of `crl_bundle`.
     """
 
     key: PrivateKey | None = field(default=None, repr=False)
@@ -74,7 +75,9 @@ class Materials:
     anchor: CertRef | None = None
     trusted: tuple[tuple[str, CertRef], ...] = ()
     secrets: tuple[tuple[str, Secret], ...] = ()
-    crl: CrlContent | None = None
+    crl: CrlContent | None = None  # a CA's CRL to write
+    kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)  # a CA's CRL on disk
+    crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs whose CRLs it holds, in this order
 
     def secret(self, purpose: str) -> Secret:
         return dict(self.secrets)[purpose]

@@ -51,17 +51,24 @@ def key_protection(entry: Entry, s: EntryState) -> Reason | None:
 
 
 def leaf_derived(inputs: Inputs, decided: Decided, entry: Entry) -> FileDecision:
-    """A reissued leaf rewrites all its files (its key only when new or re-protected); a kept one
-    rewrites each derived file whose content is not what it should be."""
+    """The leaf's files to write, each only when its content changes: a reissue rewrites tls.crt and
+    the key stores (they hold the certificate), tls.key when the key is new or re-protected; ca.crt and
+    trust stores only when what they trust changes; on a kept certificate, each derived file whose
+    content is not what it should be."""
     s = inputs[entry.name]
+    d = decided[entry.name]
     protection = key_protection(entry, s)
     _check_store_passwords(s)
-    if decided[entry.name].new_cert:
-        keep_key_file = not decided[entry.name].new_key and protection is None
-        return FileDecision(tuple(f for f in leaf_files(entry) if not (keep_key_file and f == TLS_KEY)))
-    reasons = [r for r in (_chain_reason(inputs, decided, entry), _bundle_reason(inputs, decided, entry),
-                           protection) if r is not None]
-    reasons += [r for store in s.stores if (r := store_reason(inputs, decided, entry, store)) is not None]
+    derived = [_bundle_reason(inputs, decided, entry),
+               *(store_reason(inputs, decided, entry, store) for store in s.stores
+                 if store.spec.kind == "truststore" or not d.new_cert)]
+    if d.new_cert:
+        files = {TLS_CRT, *([TLS_KEY] if d.new_key or protection else []),
+                 *(store.file_name for store in s.stores if store.spec.kind == "keystore")}
+        reasons = [r for r in (protection if not d.new_key else None, *derived) if r is not None]
+        files |= {r.file for r in reasons}
+        return FileDecision(tuple(f for f in leaf_files(entry) if f in files), tuple(reasons))
+    reasons = [r for r in (_chain_reason(inputs, decided, entry), protection, *derived) if r is not None]
     return FileDecision(tuple(r.file for r in reasons), tuple(reasons))
 
 
@@ -102,6 +109,8 @@ def store_reason(inputs: Inputs, decided: Decided, entry: Entry, store: StoreSta
     """Why a store must be rebuilt: it does not open, or what it holds or its profile differs."""
     content, file = store.content.value, store.file_name
     if content is None:
+        if store.opens_with_generated:
+            return Reason(Kind.STORE_PASSWORD_SOURCE, file, new=store.spec.password.source)
         if store.password is None and not store.content.missing:
             return Reason(Kind.STORE_PASSWORD_LOST, file)
         return file_problem(file, store.content.problem)

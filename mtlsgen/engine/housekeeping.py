@@ -55,10 +55,11 @@ def new_password_files(entry: Entry, files: tuple[str, ...], entry_secrets: tupl
                  if purpose in needs and secret.value is None and secret.file is not None)
 
 
-def modes(inputs: Inputs, entry: Entry, rewritten: tuple[str, ...]) -> FileDecision:
-    """Permission bits a chmod changed are restored (files apply rewrites get theirs anyway)."""
+def modes(inputs: Inputs, entry: Entry, rewritten: tuple[str, ...], extra: tuple[str, ...] = ()) -> FileDecision:
+    """Permission bits a chmod changed are restored (files apply rewrites get theirs anyway); `extra`
+    are files the entry has beyond what its spec names (a server's ca.crl)."""
     current = inputs[entry.name].modes
-    managed = list(CA_FILES) if entry.is_ca else [*leaf_files(entry), *password_files(entry)]
+    managed = list(CA_FILES) if entry.is_ca else [*leaf_files(entry), *password_files(entry), *extra]
     wanted = {"": DIR_MODE, **{name: file_mode(name) for name in managed if name not in rewritten}}
     changed = [(name, mode) for name, mode in wanted.items() if name in current and current[name] != mode]
     return FileDecision(reasons=tuple(Reason(Kind.MODE, name, old=f"{current[name]:04o}", new=f"{mode:04o}")
@@ -66,12 +67,12 @@ def modes(inputs: Inputs, entry: Entry, rewritten: tuple[str, ...]) -> FileDecis
                         chmod=tuple(name for name, _ in changed))
 
 
-def leftovers(inputs: Inputs, entry: Entry) -> FileDecision:
-    """Stores and password files the spec dropped would go stale at the next reissue: remove them."""
+def leftovers(inputs: Inputs, entry: Entry, extra: tuple[str, ...] = ()) -> FileDecision:
+    """Stores, password files and a CRL file the spec no longer asks for would go stale: remove them."""
     if entry.is_ca:
         return FileDecision()
     current = inputs[entry.name].modes
-    wanted = set(leaf_files(entry)) | set(password_files(entry))
+    wanted = set(leaf_files(entry)) | set(password_files(entry)) | set(extra)
     gone = tuple(name for name in sorted(set(OPTIONAL_LEAF_FILES) - wanted) if name in current)
     return FileDecision(reasons=tuple(Reason(Kind.DROPPED, name) for name in gone), remove=gone)
 
@@ -124,14 +125,16 @@ def output_folder(inputs: Inputs) -> Change | None:
                   chmod=tuple(chmod), remove=leftovers.remove, scope="output")
 
 
-def orphan(inputs: Inputs, name: str, files: tuple[str, ...]) -> Change:
-    """A folder of an entry no longer in the spec; pruning deletes mtlsgen's files, never the user's."""
+def orphan(inputs: Inputs, name: str, files: tuple[str, ...], issuer: str | None) -> Change:
+    """A folder of an entry no longer in the spec; pruning revokes its still-valid certificate in
+    `issuer`'s CRL (revocation.py), then deletes mtlsgen's files, never the user's."""
     ours = tuple(f for f in files if f in MANAGED_FILES or is_temp(f))
     theirs = tuple(f for f in files if f not in ours)
+    kind = Kind.PRUNE if inputs.prune else Kind.ORPHAN
+    reason = Reason(kind, f"{name}/", names=theirs, detail=issuer or "")
     if inputs.prune:
-        return Change(name, Action.PRUNE, (Reason(Kind.PRUNE, f"{name}/", names=theirs),), remove=ours,
-                      scope="orphan")
-    return Change(name, Action.ORPHAN, (Reason(Kind.ORPHAN, f"{name}/", names=theirs),), scope="orphan")
+        return Change(name, Action.PRUNE, (reason,), remove=ours, scope="orphan")
+    return Change(name, Action.ORPHAN, (reason,), scope="orphan")
 
 
 def warnings(inputs: Inputs) -> tuple[str, ...]:

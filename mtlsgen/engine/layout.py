@@ -112,7 +112,8 @@ def password_files(entry: Entry) -> list[str]:
 
 
 # Files an entry may have had under an earlier spec; any of them the spec no longer asks for is removed.
-OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("keystore", "truststore", TLS_KEY)))
+OPTIONAL_LEAF_FILES = (*STORE_FILES, *(password_file_name(kind) for kind in ("keystore", "truststore", TLS_KEY)),
+                       CA_CRL)  # a server's CRL file, while anything its clients' CAs issue can be revoked
 
 # Every file name mtlsgen writes in an entry's folder: an orphan folder is one holding some of these,
 # and pruning deletes only these (a file of the user's keeps the folder).

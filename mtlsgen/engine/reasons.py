@@ -22,6 +22,7 @@ class Kind(str, Enum):
     REPLACE_REQUESTED = "replace_requested"      # --replace NAME
     KEY_TYPE = "key_type"                        # the key's type differs from the spec (old → new)
     KEY_PROTECTION = "key_protection"            # tls.key is rewritten: detail encrypt|re-encrypt|decrypt
+    NEW_KEY = "new_key"                          # a reissue makes a new key too (detail: why, key_rotation)
     CA_KEY_KEPT = "ca_key_kept"                  # blocked: a CA key is never replaced implicitly
     CA_KEY_NOT_OF_CERT = "ca_key_not_of_cert"    # blocked: ca.key is not the key of ca.crt
     REKEY_FINISH = "rekey_finish"                # an interrupted re-key left ca.crt under the staged new key
@@ -54,18 +55,21 @@ class Kind(str, Enum):
     STORE_TRUST_DIFFERS = "store_trust_differs"
     STORE_PROFILE = "store_profile"              # old → new
     STORE_PASSWORD_LOST = "store_password_lost"  # the store exists but its generated password file does not
+    STORE_PASSWORD_SOURCE = "store_password_source"  # the spec moved its password from generated to env/file
     # CRLs
     CRL_REVOKES = "crl_revokes"                  # names: the entries it now revokes
     CRL_NEW_KEY = "crl_new_key"
     CRL_RESIGNED = "crl_resigned"                # its CA's certificate was reissued
     CRL_FOREIGN = "crl_foreign"                  # not issued by its CA's current certificate and key
     CRL_DUE = "crl_due"                          # when: its next update (None: it has none)
+    CRL_BUNDLE_RENEWED = "crl_bundle_renewed"    # a server's ca.crl: names are the CAs whose CRLs are renewed
+    CRL_BUNDLE_STALE = "crl_bundle_stale"        # a server's ca.crl does not hold the CRLs of names
     # Revocation and removal
     REVOKED = "revoked"                          # the entry's serial goes into names[0]'s CRL
     REVOKED_UNKNOWN = "revoked_unknown"          # its certificate is gone (detail: why): no serial to revoke
     DROPPED = "dropped"                          # a file the spec no longer asks for is removed
-    ORPHAN = "orphan"                            # a folder of an entry no longer in the spec (names: theirs)
-    PRUNE = "prune"                              # that folder's mtlsgen files are deleted (names: kept files)
+    ORPHAN = "orphan"                            # a folder of an entry no longer in the spec (names: theirs;
+    PRUNE = "prune"                              # detail: the CA that revokes its certificate when pruned)
     # The output folder and file modes
     MODE = "mode"                                # old → new, as octal text
     GITIGNORE = "gitignore"                      # detail: missing | wrong

@@ -1,17 +1,21 @@
-"""Planner steps for revocation: a CA's CA files and CRL, and the entries marked `revoked`.
+"""Planner steps for revocation: a CA's files and CRL, the entries marked `revoked`, and orphans
+whose certificates --prune revokes.
 
-docs/spec.md: the CRL is rewritten when the revoked set changes, when its CA's certificate or key
-changes, when it is not signed by its CA, or when a third of its validity remains. A CRL once
-written stays (relying parties may fetch it), re-signed when its CA is re-keyed.
+docs/spec.md: once anything under a root can be revoked (a `crl:` on a CA of its tree, a revoked
+entry, a CRL already written, or an orphan being pruned), every CA of that tree publishes a CRL, so
+that servers checking the whole chain (nginx, Tomcat, OpenSSL) find one for each CA. A CRL is
+rewritten when the revoked set changes, when its CA's certificate or key changes, when it is not
+signed by its CA, or when a third of its validity remains. A CRL once written stays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from cryptography import x509
 
-from ..crypto.certs import CLOCK_SKEW
+from ..crypto.certs import CLOCK_SKEW, signed_by
 from ..crypto.crl import crl_signed_by
 from ..spec.entries import Entry
 from .changes import CrlContent
@@ -36,17 +40,59 @@ def ca_files(inputs: Inputs, d: CertDecision, entry: Entry) -> FileDecision:
     return FileDecision((CA_KEY, CA_CRT) if d.new_key else (CA_CRT,), stale, remove=leftover)
 
 
-def crl(inputs: Inputs, d: CertDecision, entry: Entry) -> tuple[FileDecision, CrlContent | None]:
+Pruned = Mapping[str, Mapping[int, str]]  # CA → serial → the orphan folder whose certificate it is
+
+
+def orphan_issuers(inputs: Inputs) -> dict[str, str]:
+    """Each orphan whose still-valid certificate a managed CA of the spec issued, with that CA."""
+    out = {}
+    for name, cert in inputs.state.orphan_certs.items():
+        if cert.not_valid_after_utc <= inputs.now:
+            continue  # expired: nobody accepts it any more, nothing to revoke
+        for ca in inputs.spec.entries:
+            s = inputs[ca.name] if ca.is_ca else None
+            if s is not None and s.cert is not None and s.key.value is not None and cert.issuer == s.cert.subject \
+                    and signed_by(cert, s.key.value.public_key()):
+                out[name] = ca.name
+                break
+    return out
+
+
+def pruned_serials(inputs: Inputs, issuers: Mapping[str, str]) -> dict[str, dict[int, str]]:
+    """With --prune, the serials each CA revokes before the orphans' files are deleted."""
+    out: dict[str, dict[int, str]] = {}
+    if inputs.prune:
+        for orphan, ca in issuers.items():
+            out.setdefault(ca, {})[inputs.state.orphan_certs[orphan].serial_number] = orphan
+    return out
+
+
+def tree(inputs: Inputs, root: str) -> list[Entry]:
+    """The root and everything under it, issuers first."""
+    return [e for e in inputs.spec.entries if inputs.spec.root_of(e.name).name == root]
+
+
+def revocation_active(inputs: Inputs, root: str, pruned: Pruned) -> bool:
+    """Whether anything under `root` can be revoked, so that every CA of its tree publishes a CRL."""
+    members = tree(inputs, root)
+    return any(e.crl is not None or e.revoked or e.name in pruned for e in members) or any(
+        inputs[e.name].crl.value is not None for e in members if e.is_ca)
+
+
+def crl(inputs: Inputs, d: CertDecision, entry: Entry, pruned: Pruned) -> tuple[FileDecision, CrlContent | None]:
     """The CA's CRL: whether to write it, why, and what it then holds."""
     s = inputs[entry.name]
-    revoked_leaves = [c for c in inputs.spec.children(entry.name) if c.revoked]
-    if not (entry.crl is not None or revoked_leaves or s.crl.value is not None):
+    if not revocation_active(inputs, inputs.spec.root_of(entry.name).name, pruned):
         return FileDecision(), None
+    revoked_leaves = [c for c in inputs.spec.children(entry.name) if c.revoked]
     kept = _kept_serials(s.crl.value, d)
     new = _new_serials(inputs, revoked_leaves, kept, d)
-    reason = _crl_reason(inputs, d, entry, new, revoked_leaves)
+    pruning = {} if d.new_key else {serial: name for serial, name in pruned.get(entry.name, {}).items()
+                                    if serial not in kept}
+    reason = _crl_reason(inputs, d, entry, new, revoked_leaves, tuple(pruning.values()))
     if reason is None:
         return FileDecision(), None
+    new.update(dict.fromkeys(pruning, inputs.now - CLOCK_SKEW))
     content = CrlContent(tuple(sorted({**kept, **new}.items())), _next_number(s.crl.value), entry.crl_validity)
     return FileDecision((CA_CRL,), (reason,)), content
 
@@ -67,13 +113,13 @@ def _new_serials(inputs: Inputs, revoked_leaves: list[Entry], kept: Serials, d: 
             if (cert := inputs[leaf.name].cert) is not None and cert.serial_number not in kept}
 
 
-def _crl_reason(inputs: Inputs, d: CertDecision, entry: Entry, new: Serials,
-                revoked_leaves: list[Entry]) -> Reason | None:
+def _crl_reason(inputs: Inputs, d: CertDecision, entry: Entry, new: Serials, revoked_leaves: list[Entry],
+                pruned: tuple[str, ...]) -> Reason | None:
     s = inputs[entry.name]
-    if new:
+    if new or pruned:
         names = tuple(leaf.name for leaf in revoked_leaves
                       if (c := inputs[leaf.name].cert) is not None and c.serial_number in new)
-        return Reason(Kind.CRL_REVOKES, CA_CRL, names=names)
+        return Reason(Kind.CRL_REVOKES, CA_CRL, names=(*names, *pruned))
     if s.crl.value is None:
         return file_problem(CA_CRL, s.crl.problem)
     if d.new_key:

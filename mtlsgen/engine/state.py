@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 from cryptography import x509
 
 from ..crypto.keys import PrivateKey
-from ..crypto.pem import Unreadable, read_certs, read_crl, read_key
+from ..crypto.pem import Unreadable, read_certs, read_crl, read_crls, read_key
 from ..crypto.stores import StoreContent, read_jks, read_p12
 from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
@@ -45,6 +45,9 @@ class Loaded(Generic[T]):
         return self.problem == "missing"
 
 
+MISSING_CRLS: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")
+
+
 @dataclass(frozen=True)
 class StoreState:
     spec: StoreSpec
@@ -52,6 +55,9 @@ class StoreState:
     file_name: str
     content: Loaded[StoreContent]
     password: str | None = field(default=None, repr=False)  # None: to be generated
+    # It does not open with the spec's password but with the one mtlsgen generated for it before:
+    # the spec changed the password's source.
+    opens_with_generated: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class EntryState:
     imported: bool = False
     next_key: Loaded[PrivateKey] = Loaded(problem="missing")  # a CA's new key staged by an interrupted re-key
     temps: tuple[str, ...] = ()  # temporary files an interrupted apply left in the folder
+    crl_bundle: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")  # a server's ca.crl
 
     @property
     def above(self) -> tuple[x509.Certificate, ...]:
@@ -93,6 +100,7 @@ class State:
     temps: tuple[str, ...] = ()  # temporary files an interrupted apply left in the output folder
     gitignore_mode: int | None = None
     unsafe: tuple[tuple[str, str], ...] = ()  # (path in the output, what it is) where mtlsgen keeps its own
+    orphan_certs: Mapping[str, x509.Certificate] = field(default_factory=dict)  # an orphan's tls.crt, if readable
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -146,7 +154,13 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
                     Loaded(problem="unreadable: its generated password file is missing")
             else:
                 content = _load(path, lambda data, r=reader, p=password: r(data, p))  # type: ignore[misc]
-            out.append(StoreState(store, fmt, store_file_name(store.kind, fmt), content, password))
+            generated = False
+            if content.value is None and not content.missing and store.password.source != "generate":
+                old = _load(layout.password_file(entry.name, store.kind), lambda data: data.decode().strip())
+                if old.value and old.value != password:
+                    retry = _load(path, lambda data, r=reader, p=old.value: r(data, p))  # type: ignore[misc]
+                    generated = retry.value is not None
+            out.append(StoreState(store, fmt, store_file_name(store.kind, fmt), content, password, generated))
     return tuple(out)
 
 
@@ -183,7 +197,8 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout), key_password=opened_with,
-                      wanted_key_password=key_password)
+                      wanted_key_password=key_password,
+                      crl_bundle=_load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
 
 
 def _read_key(entry: Entry, layout: Layout,
@@ -223,6 +238,7 @@ def read_state(spec: Spec) -> State:
         return State(layout, entries, {}, False)
     top = _listing(root)
     orphans: dict[str, tuple[str, ...]] = {}
+    orphan_certs: dict[str, x509.Certificate] = {}
     foreign: list[str] = []
     unsafe = [(name, what) for name, what in top.unsafe if name == GITIGNORE]
     for name, kind in sorted(top.kinds.items()):
@@ -239,6 +255,9 @@ def read_state(spec: Spec) -> State:
         # Only a folder holding files mtlsgen writes (or its temporary files) is one of its old entries.
         if MANAGED_FILES.intersection(files) or any(is_temp(f) for f in files):
             orphans[name] = files
+            cert = _load(layout.cert(name, is_ca=False), read_certs).value
+            if cert:
+                orphan_certs[name] = cert[0]
         else:
             foreign.append(name)
     for name in entries:
@@ -247,7 +266,7 @@ def read_state(spec: Spec) -> State:
     gitignore = _load(layout.gitignore, lambda data: data).value
     # An output folder with nothing in it is a new one: the first apply makes it whole.
     return State(layout, entries, orphans, bool(top.kinds), gitignore, top.modes.get(""), tuple(foreign),
-                 top.temps, top.modes.get(GITIGNORE), tuple(unsafe))
+                 top.temps, top.modes.get(GITIGNORE), tuple(unsafe), orphan_certs)
 
 
 @dataclass(frozen=True)

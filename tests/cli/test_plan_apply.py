@@ -86,7 +86,7 @@ def test_plan_text_after_changes(tmp_path: Path) -> None:
     result = run_cli("plan", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        "  ~ alice  reissue   SANs: +DNS:alice2.example.com\n"
+        "  ~ alice  reissue   SANs: +DNS:alice2.example.com; new key (key_rotation: always)\n"
         "Plan: 1 to reissue. 4 unchanged.\n")
 
     # Several kinds at once: a key change, a SAN change, a new entry, a damaged file, an orphan.
@@ -101,10 +101,11 @@ def test_plan_text_after_changes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "  ± api-server  replace   key: ecdsa-p256 → ecdsa-p384\n"
-        "  ~ alice       reissue   SANs: +DNS:alice2.example.com\n"
+        "  ~ alice       reissue   SANs: +DNS:alice2.example.com; new key (key_rotation: always)\n"
         "  + carol       create    tls.crt tls.key ca.crt\n"
         "  ~ dave        repack    ca.crt missing\n"
-        "  ? bob         orphan    not in the spec; apply --prune deletes certs/bob/\n"
+        "  ? bob         orphan    not in the spec; apply --prune revokes its certificate in ca/ca.crl and "
+        "deletes certs/bob/\n"
         "Plan: 1 to create, 1 to reissue, 1 to replace, 1 to repack. 1 unchanged. 1 orphaned.\n")
 
 
@@ -175,9 +176,10 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
     doc = json.loads(run_cli("plan", "--json", cwd=tmp_path).stdout)
     changes = _by_name(doc)
     assert changes["alice"]["action"] == "reissue" and changes["alice"]["symbol"] == "~"
-    assert changes["alice"]["reasons"] == [{"kind": "sans", "file": None,
-                                            "text": "SANs: +DNS:alice2.example.com -DNS:alice.example.com"}]
-    assert changes["alice"]["files"] == ["tls.crt", "tls.key", "ca.crt"]
+    assert changes["alice"]["reasons"] == [
+        {"kind": "sans", "file": None, "text": "SANs: +DNS:alice2.example.com -DNS:alice.example.com"},
+        {"kind": "new_key", "file": "tls.key", "text": "new key (key_rotation: always)"}]
+    assert changes["alice"]["files"] == ["tls.crt", "tls.key"]  # ca.crt holds the same root: kept
     assert changes["bob"] == {"name": "bob", "action": "unchanged", "symbol": " ", "reasons": [], "files": [],
                               "chmod": [], "remove": []}
     assert doc["summary"]["reissue"] == 1 and doc["summary"]["unchanged"] == 4 and doc["pending"] == 1
@@ -185,7 +187,7 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
     result = run_cli("apply", "--json", cwd=tmp_path)
     doc = json.loads(result.stdout)
     assert doc["result"]["applied"] == ["alice"]
-    assert sorted(Path(p).name for p in doc["result"]["written"]) == ["ca.crt", "tls.crt", "tls.key"]
+    assert sorted(Path(p).name for p in doc["result"]["written"]) == ["tls.crt", "tls.key"]
     assert {Path(p).parent.name for p in doc["result"]["written"]} == {"alice"}
 
     # Nothing to do: still one JSON document.
@@ -273,7 +275,8 @@ def test_orphans_are_reported_and_only_pruned_on_request(tmp_path: Path) -> None
 
     result = run_cli("plan", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout == ("  ? bob  orphan    not in the spec; apply --prune deletes certs/bob/\n"
+    assert result.stdout == ("  ? bob  orphan    not in the spec; apply --prune revokes its certificate in "
+                             "ca/ca.crl and deletes certs/bob/\n"
                              "No changes: 4 up to date. 1 orphaned.\n")
     assert run_cli("plan", "--detailed-exitcode", cwd=tmp_path).returncode == 0  # reported, not pending
 
@@ -283,12 +286,19 @@ def test_orphans_are_reported_and_only_pruned_on_request(tmp_path: Path) -> None
     assert (out / "bob" / "tls.crt").exists()
 
     planned = run_cli("plan", "--prune", cwd=tmp_path)
-    assert "  - bob  prune     not in the spec; deletes certs/bob/\n" in planned.stdout
+    # bob's certificate is still valid: pruning revokes it first, and the server gets the CRL file.
+    assert planned.stdout.splitlines() == [
+        "  ~ ca          repack    ca.crl: revokes bob",
+        "  ~ api-server  repack    ca.crl: ca CRL renewed",
+        "  - bob         prune     not in the spec; revokes its certificate in ca/ca.crl and deletes certs/bob/",
+        "Plan: 2 to repack, 1 to prune. 2 unchanged."]
     assert (out / "bob").is_dir()
     pruned = _apply(tmp_path, "--prune")
     # tls.crt, tls.key, ca.crt, then the emptied folder.
-    assert pruned.stdout.endswith("Applied 1 change: 0 files written, 4 removed.\n")
+    assert pruned.stdout.endswith("Applied 3 changes: 2 files written, 4 removed.\n")
     assert not (out / "bob").exists()
     after = snapshot(out)
-    assert {p for p in changed(before, after, files_only=False) if not p.startswith("bob")} == set()
+    # Besides bob's folder: the CRL that revokes it and the server's CRL file (and their folders' mtimes).
+    assert {p for p in changed(before, after, files_only=False) if not p.startswith("bob")} == {
+        "ca", "ca/ca.crl", "api-server", "api-server/ca.crl"}
     assert mtlsgen.plan(load_spec(tmp_path / "pki.yaml")).changes[-1].name == "dave"  # no orphan left

@@ -82,7 +82,8 @@ def test_one_change_reissues_only_that_entry(tmp_path: Path, old, new, name, act
 
     the_plan = mtlsgen.plan(spec)
     assert {c.name: c.action.value for c in the_plan.pending} == {name: action}
-    assert texts(the_plan, name) == (reason,)
+    new_key = () if action == "replace" else ("new key (key_rotation: always)",)  # the plan says why
+    assert texts(the_plan, name) == (reason, *new_key)
 
     _, result = mtlsgen.apply(spec)
     after = snapshot(out)

@@ -62,7 +62,8 @@ def test_leaf_past_its_renewal_time_renews_and_the_ca_does_not(tmp_path: Path) -
     the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"api": "renew"}
     expires = (start + 90 * DAY).strftime("%Y-%m-%d")
-    assert texts(the_plan, "api") == (f"expires {expires}, in 20 days (renew_before 33%)",)
+    assert texts(the_plan, "api") == (f"expires {expires}, in 20 days (renew_before 33%)",
+                                      "new key (key_rotation: always)")
     assert the_plan["ca"].action.value == "unchanged"
 
     before = snapshot(out)
@@ -88,7 +89,7 @@ def test_expired_leaf_is_renewed_with_reason_expired(tmp_path: Path) -> None:
     mtlsgen.apply(spec, now=start)
     the_plan = mtlsgen.plan(spec, now=now)
     assert pending_names(the_plan) == {"alice": "renew"}
-    assert texts(the_plan, "alice") == (f"expired {(start + 10 * DAY):%Y-%m-%d}",)
+    assert texts(the_plan, "alice") == (f"expired {(start + 10 * DAY):%Y-%m-%d}", "new key (key_rotation: always)")
     mtlsgen.apply(spec, now=now)
     assert_verifies(tmp_path / "certs" / "alice" / "ca.crt", tmp_path / "certs" / "alice" / "tls.crt")
     _settled(spec, now)

@@ -113,8 +113,9 @@ def test_missing_leaf_certificate_is_reissued() -> None:
 def test_unreadable_leaf_certificate_is_reissued_saying_why() -> None:
     w = world()
     plan = plan_of(FLAT, with_entry(w.state(), "alice", certs=Loaded(problem="unreadable: no PEM certificate in it")))
-    (reason,) = plan["alice"].reasons
+    reason, new_key = plan["alice"].reasons
     assert (reason.kind, reason.file, reason.detail) == (Kind.UNREADABLE, "tls.crt", "no PEM certificate in it")
+    assert (new_key.kind, new_key.detail) == (Kind.NEW_KEY, "key_rotation: always")  # the plan says why
 
 
 def test_missing_leaf_key_means_a_new_key() -> None:
@@ -182,8 +183,9 @@ def test_drift_in_a_list_reissues_with_the_difference(edit: tuple[str, str], kin
 def test_drift_in_a_value_reissues_with_old_and_new(edit: tuple[str, str], kind: Kind, old: str, new: str) -> None:
     plan = plan_of(FLAT.replace(*edit), world().state())
     assert pending(plan) == {"api": Action.REISSUE}
-    (reason,) = plan["api"].reasons
+    reason, new_key = plan["api"].reasons
     assert (reason.kind, reason.old, reason.new) == (kind, old, new)
+    assert new_key.kind is Kind.NEW_KEY
 
 
 def test_a_subject_attribute_change_is_a_subject_reason() -> None:
@@ -215,7 +217,7 @@ def test_a_certificate_not_signed_by_its_issuers_key_is_reissued() -> None:
     forged = w.issue(spec["alice"], signer=generate_key("ecdsa-p256"))
     plan = plan_of(FLAT, with_entry(w.state(), "alice", certs=Loaded((forged,))))
     assert pending(plan) == {"alice": Action.REISSUE}
-    assert kinds(plan, "alice") == [Kind.NOT_SIGNED_BY_ISSUER]
+    assert kinds(plan, "alice") == [Kind.NOT_SIGNED_BY_ISSUER, Kind.NEW_KEY]
 
 
 def test_a_crl_url_added_to_the_ca_reissues_every_leaf_it_issues() -> None:
@@ -235,7 +237,8 @@ def test_a_leaf_within_renew_before_is_renewed_with_a_new_key() -> None:
     assert pending(plan_of(FLAT, now=NOW + 60 * DAY)) == {}
     plan = plan_of(FLAT, now=NOW + 61 * DAY)
     assert pending(plan) == {"api": Action.RENEW}
-    (reason,) = plan["api"].reasons
+    reason, new_key = plan["api"].reasons
+    assert new_key.kind is Kind.NEW_KEY
     assert (reason.kind, reason.days, reason.detail) == (Kind.EXPIRING, 29, "33%")
     assert plan["api"].new_key
 
@@ -248,7 +251,7 @@ def test_key_rotation_never_renews_with_the_same_key() -> None:
 
 def test_an_expired_leaf_says_expired() -> None:
     plan = plan_of(FLAT, now=NOW + 91 * DAY)
-    (reason,) = plan["api"].reasons
+    reason = plan["api"].reasons[0]
     assert reason.kind is Kind.EXPIRED
     assert reason.when is not None and reason.when < NOW + 91 * DAY
 
@@ -344,8 +347,11 @@ def test_a_renewed_intermediate_updates_its_leaves_chains_without_reissuing_them
                              "alice": Action.REPACK}
     assert kinds(plan, "ca") == [Kind.CRL_DUE] and not plan["services"].new_key
     for name in ("api", "alice"):
-        assert [(r.kind, r.names) for r in plan[name].reasons] == [(Kind.CHAIN_RENEWED, ("services",))]
-        assert plan[name].files == ("tls.crt",) and not plan[name].new_cert
+        assert plan[name].reasons[0].kind is Kind.CHAIN_RENEWED and plan[name].reasons[0].names == ("services",)
+        assert plan[name].files[0] == "tls.crt" and not plan[name].new_cert
+    # The server's CRL file holds both CRLs, and both are renewed: it is rewritten too.
+    assert (plan["api"].reasons[1].kind, plan["api"].reasons[1].names) == (Kind.CRL_BUNDLE_RENEWED, ("ca", "services"))
+    assert plan["api"].files == ("tls.crt", "ca.crl") and plan["alice"].files == ("tls.crt",)
 
 
 def test_a_renewed_root_gives_leaves_a_new_ca_crt_and_truststores() -> None:
@@ -489,7 +495,9 @@ def test_revoking_an_entry_puts_its_serial_in_the_crl_and_removes_its_files() ->
     text = FLAT.replace("  alice: {}", "  alice: {revoked: true}")
     state = with_entry(w.state(), "alice", key=Loaded(problem="missing"))
     plan = plan_of(text, state)
-    assert pending(plan) == {"alice": Action.REVOKE, "ca": Action.REPACK}
+    # Once something can be revoked, the server gets a CRL file of its clients' CAs.
+    assert pending(plan) == {"alice": Action.REVOKE, "ca": Action.REPACK, "api": Action.REPACK}
+    assert plan["api"].files == ("ca.crl",) and plan["api"].materials.crl_bundle == ("ca",)
     assert set(plan["alice"].remove) == {"tls.crt", "tls.key", "ca.crt"}
     assert plan["ca"].files == ("ca.crl",) and kinds(plan, "ca") == [Kind.CRL_REVOKES]
     crl = plan["ca"].materials.crl

@@ -29,9 +29,11 @@ def test_prune_deletes_only_what_mtlsgen_wrote(tmp_path: Path) -> None:
     spec = spec_at(tmp_path, BASE_SPEC.replace("  bob: {}\n", ""))
 
     the_plan = mtlsgen.plan(spec, prune=True)
-    assert [c.name for c in the_plan.pending] == ["bob"]  # backup/ holds nothing of mtlsgen's
-    assert texts(the_plan, "bob") == ("not in the spec; deletes certs/bob/ (keeps notes.txt, which mtlsgen "
-                                       "did not write)",)
+    # backup/ holds nothing of mtlsgen's. bob's certificate is still valid: pruning revokes it first, so
+    # the CA publishes a CRL and the server gets the CRL file its clients are checked against.
+    assert [c.name for c in the_plan.pending] == ["ca", "api", "bob"]
+    assert texts(the_plan, "bob") == ("not in the spec; revokes its certificate in ca/ca.crl and deletes certs/bob/ "
+                                      "(keeps notes.txt, which mtlsgen did not write)",)
     mtlsgen.apply(spec, prune=True)
     assert sorted(p.name for p in (out / "bob").iterdir()) == ["notes.txt"]
     assert (out / "backup" / "old.tar").read_text() == "mine too"

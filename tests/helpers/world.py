@@ -68,14 +68,23 @@ class World:
     def chain(self, name: str) -> list[x509.Certificate]:
         return [self.certs[e.name] for e in self.spec.chain(name)]
 
+    def revocation_active(self, root: str) -> bool:
+        """docs/spec.md: a `crl:` or a revoked entry anywhere under the root makes every CA of it publish."""
+        tree = [e for e in self.spec.entries if self.spec.root_of(e.name).name == root]
+        return any(e.crl is not None or e.revoked for e in tree)
+
+    def crl(self, ca: Entry) -> x509.CertificateRevocationList:
+        return issue_crl(self.certs[ca.name], self.keys[ca.name], number=1, revoked=(), now=self.now,
+                         validity=ca.crl_validity)
+
     def entry_state(self, entry: Entry) -> EntryState:
         if entry.revoked:
             return EntryState(entry.name, False)
         key, cert = self.keys[entry.name], self.certs[entry.name]
         if entry.is_ca:
             crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
-            if entry.crl is not None or any(c.revoked for c in self.spec.children(entry.name)):
-                crl = Loaded(issue_crl(cert, key, number=1, revoked=(), now=self.now, validity=entry.crl_validity))
+            if self.revocation_active(self.spec.root_of(entry.name).name):
+                crl = Loaded(self.crl(entry))
             modes = {"": DIR_MODE, **{f: file_mode(f) for f in CA_FILES if f != "ca.crl" or crl.value}}
             return EntryState(entry.name, True, Loaded(key), False, Loaded((cert,)), crl=crl, modes=modes)
         chain = self.chain(entry.name)
@@ -94,8 +103,15 @@ class World:
                 stores.append(StoreState(store, fmt, f"{store.kind}.{'p12' if fmt == 'pkcs12' else 'jks'}",
                                          Loaded(content), PASSWORD))
         files = [*leaf_files(entry), *password_files(entry)]
+        bundle: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")
+        if entry.role == "server":
+            cas = [ca for root in self.spec.trusted_roots(entry.name) if self.revocation_active(root)
+                   for ca in self.spec.entries if ca.is_ca and self.spec.root_of(ca.name).name == root]
+            if cas:
+                bundle = Loaded(tuple(self.crl(ca) for ca in cas))
+                files.append("ca.crl")
         return EntryState(entry.name, True, Loaded(key), False, Loaded((cert, *chain[:-1])),
-                          bundle=Loaded((chain[-1],)), stores=tuple(stores),
+                          bundle=Loaded((chain[-1],)), stores=tuple(stores), crl_bundle=bundle,
                           modes={"": DIR_MODE, **{f: file_mode(f) for f in files}})
 
     def state(self) -> State:
