@@ -61,6 +61,12 @@ def status_json(report: StatusReport) -> dict[str, Any]:
                     "state": s.state, "detail": status_detail(s),
                     "reasons": [{"kind": r.kind.value, "file": r.file or None} for r in s.reasons]}
                    for s in report.stores],
+        "crls": [{"name": c.name, "file": c.file, "number": c.number,
+                  "next_update": c.next_update.isoformat() if c.next_update else None, "days_left": c.days_left,
+                  "revoked": c.revoked, "state": c.state, "detail": status_detail(c),
+                  "reasons": [{"kind": r.kind.value, "file": r.file or None} for r in c.reasons]}
+                 for c in report.crls],
+        "orphans": list(report.orphans),
     }
 
 

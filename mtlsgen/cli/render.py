@@ -7,7 +7,7 @@ from rich.text import Text
 
 from ..engine.apply import ApplyResult
 from ..engine.changes import Action, Change, Plan
-from ..reports.status import CertStatus, StatusReport, StoreStatus
+from ..reports.status import CertStatus, CrlStatus, StatusReport, StoreStatus
 from ..reports.verify import Check, VerifyReport
 from .words import Where, reason_text
 
@@ -62,18 +62,25 @@ def warning_lines(plan: Plan) -> list[str]:
 
 
 def summary(plan: Plan) -> str:
+    """The counts of the lines above: every change is counted once, under its action; an entry that
+    is revoked and has nothing left to remove is counted as revoked, not as up to date."""
     counts = plan.counts()
     parts = [f"{counts[a]} {_VERBS[a]}" for a in _SUMMARY_ORDER if counts[a]]
-    unchanged = counts[Action.UNCHANGED]
-    orphans = f" {counts[Action.ORPHAN]} orphaned." if counts[Action.ORPHAN] else ""
+    revoked = sum(1 for c in plan.changes if c.action is Action.UNCHANGED and c.scope == "entry"
+                  and plan.spec[c.name].revoked)
+    unchanged = counts[Action.UNCHANGED] - revoked
+    tail = "".join(f" {n} {word}." for n, word in ((revoked, "revoked"), (counts[Action.ORPHAN], "orphaned")) if n)
     if not parts:
-        return f"No changes: {unchanged} up to date.{orphans}"
-    return f"Plan: {', '.join(parts)}. {unchanged} unchanged.{orphans}"
+        return f"No changes: {unchanged} up to date.{tail}"
+    return f"Plan: {', '.join(parts)}. {unchanged} unchanged.{tail}"
 
 
-def result_text(result: ApplyResult) -> str:
+def result_text(plan: Plan, result: ApplyResult) -> str:
     if not result.changes:
-        return "Nothing to do: every file is up to date."
+        orphans = plan.counts()[Action.ORPHAN]
+        kept = (f" {_count(orphans, 'orphaned folder')} kept: apply --prune revokes and deletes "
+                f"{'it' if orphans == 1 else 'them'}." if orphans else "")
+        return f"Nothing to do: every file is up to date.{kept}"
     parts = [_count(len(result.changes), "change"), _count(len(result.written), "file") + " written"]
     if result.removed:
         parts.append(f"{len(result.removed)} removed")
@@ -107,6 +114,23 @@ def status_tables(report: StatusReport) -> list[Table]:
                            Text(s.state + (f": {detail}" if (detail := status_detail(s)) else ""),
                                 style=_STATE_STYLES.get(s.state, "red")))
         tables.append(stores)
+    if report.crls:
+        crls = Table(title="CRLs (servers refuse every client once one lapses)", title_justify="left")
+        for column in ("CA", "file", "number", "revoked", "next update", "days", "state"):
+            crls.add_column(column, justify="right" if column in ("number", "revoked", "days") else "left")
+        for row in report.crls:
+            crls.add_row(row.name, row.file, str(row.number) if row.number is not None else "-", str(row.revoked),
+                         f"{row.next_update:%Y-%m-%d}" if row.next_update else "-",
+                         str(row.days_left) if row.days_left is not None else "-",
+                         Text(row.state + (f": {detail}" if (detail := status_detail(row)) else ""),
+                              style=_STATE_STYLES.get(row.state, "red")))
+        tables.append(crls)
+    if report.orphans:
+        orphans = Table(title="Orphans (not in the spec; apply --prune revokes and deletes them)", title_justify="left")
+        orphans.add_column("folder")
+        for name in report.orphans:
+            orphans.add_row(name + "/")
+        tables.append(orphans)
     return tables
 
 
@@ -120,7 +144,7 @@ def verify_table(report: VerifyReport) -> Table:
     return table
 
 
-def status_detail(row: CertStatus | StoreStatus) -> str:
+def status_detail(row: CertStatus | StoreStatus | CrlStatus) -> str:
     """Why a status row is in its state, in words."""
     if isinstance(row, CertStatus) and row.state == "revoked":
         return "revoked in the spec; no files"
@@ -130,7 +154,8 @@ def status_detail(row: CertStatus | StoreStatus) -> str:
 
 def status_problems(report: StatusReport) -> list[str]:
     """One phrase per certificate or store that needs attention, e.g. `bob: renew due`."""
-    return [f"{row.name}: {row.state}" if isinstance(row, CertStatus) else f"{row.name}/{row.file}: {row.state}"
+    return [f"{row.name}: {row.state}" if isinstance(row, CertStatus) else
+            f"{row.file}: {row.state}" if isinstance(row, CrlStatus) else f"{row.name}/{row.file}: {row.state}"
             for row in report.attention]
 
 

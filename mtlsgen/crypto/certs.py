@@ -38,13 +38,13 @@ def hash_for(key: PrivateKey) -> hashes.SHA256 | None:
 
 
 def _skeleton(subject: x509.Name, public: PublicKey, issuer: x509.Name, now: datetime,
-              validity: timedelta) -> x509.CertificateBuilder:
+              validity: timedelta, serial: int | None = None) -> x509.CertificateBuilder:
     return (x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(issuer)
             .public_key(public)
             # RFC 5280 4.1.2.2: positive, at most 20 octets; 159 random bits satisfies both.
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial or x509.random_serial_number())
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(now + validity)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False))
@@ -78,10 +78,12 @@ def issue_ca(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate |
 
 
 def issue_leaf(entry: Entry, public: PublicKey, *, issuer_cert: x509.Certificate,
-               issuer_key: PrivateKey, now: datetime, crl_url: str | None = None) -> x509.Certificate:
-    """A server or client certificate with the extensions its role needs."""
+               issuer_key: PrivateKey, now: datetime, crl_url: str | None = None,
+               serial: int | None = None) -> x509.Certificate:
+    """A server or client certificate with the extensions its role needs; `serial` only for verify's
+    probes of a CRL (a certificate of its own always gets a fresh random serial)."""
     is_rsa = isinstance(public, rsa.RSAPublicKey)
-    builder = _skeleton(subject_name(entry), public, issuer_cert.subject, now, entry.validity)
+    builder = _skeleton(subject_name(entry), public, issuer_cert.subject, now, entry.validity, serial)
     builder = builder.add_extension(
         x509.BasicConstraints(ca=False, path_length=None), critical=True
     ).add_extension(x509.KeyUsage(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography import x509
+
 from ..crypto.keys import key_matches, key_type_of
 from ..engine.changes import Action, Plan
-from ..engine.layout import CA_CRT, CA_KEY, STORE_FILES, TLS_CRT, TLS_KEY
+from ..engine.layout import CA_CRL, CA_CRT, CA_KEY, STORE_FILES, TLS_CRT, TLS_KEY
 from ..engine.reasons import Kind, Reason, file_problem
 from ..engine.rules import cert_sans, days_left
 from ..engine.state import State, StoreState
@@ -43,15 +45,32 @@ class StoreStatus:
 
 
 @dataclass(frozen=True)
+class CrlStatus:
+    """A CA's CRL: servers refuse every client once it lapses, so its next update is watched like an expiry."""
+
+    name: str  # the CA
+    file: str  # as the plan names files: CA folder/ca.crl
+    number: int | None
+    next_update: datetime | None
+    days_left: int | None
+    revoked: int
+    state: str  # ok, renew due, expired, missing, invalid
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
 class StatusReport:
     now: datetime
     certificates: tuple[CertStatus, ...]
     stores: tuple[StoreStatus, ...]
+    crls: tuple[CrlStatus, ...] = ()
+    orphans: tuple[str, ...] = ()  # folders of entries no longer in the spec (reported, not failing)
 
     @property
-    def attention(self) -> tuple[CertStatus | StoreStatus, ...]:
-        """The certificates and stores that need attention."""
-        return (*(c for c in self.certificates if c.state not in GOOD), *(s for s in self.stores if s.state != "ok"))
+    def attention(self) -> tuple[CertStatus | StoreStatus | CrlStatus, ...]:
+        """The certificates, stores and CRLs that need attention."""
+        return (*(c for c in self.certificates if c.state not in GOOD), *(s for s in self.stores if s.state != "ok"),
+                *(c for c in self.crls if c.state != "ok"))
 
     @property
     def failing(self) -> bool:
@@ -127,4 +146,35 @@ def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
                                       store.spec.alias if store.spec.kind == "keystore" else None, opens,
                                       "ok" if problem is None else ("stale" if opens else "invalid"),
                                       (problem,) if problem is not None else ()))
-    return StatusReport(now, tuple(certs), tuple(stores))
+    crls = tuple(_crl_status(state, plan, entry, now, fail_within) for entry in spec.entries
+                 if entry.is_ca and (state[entry.name].crl.value is not None or CA_CRL in plan[entry.name].files))
+    orphans = tuple(c.name for c in plan.changes if c.scope == "orphan")
+    return StatusReport(now, tuple(certs), tuple(stores), crls, orphans)
+
+
+_CRL_FAULTS = {Kind.CRL_FOREIGN: "invalid", Kind.CRL_DUE: "renew due", Kind.CRL_REVOKES: "drifted",
+               Kind.CRL_NEW_KEY: "drifted", Kind.CRL_RESIGNED: "drifted"}
+
+
+def _crl_status(state: State, plan: Plan, entry: Entry, now: datetime, fail_within: timedelta | None) -> CrlStatus:
+    crl = state[entry.name].crl.value
+    planned = tuple(r for r in plan[entry.name].reasons if r.file == CA_CRL)
+    file = f"{entry.name}/{CA_CRL}"
+    if crl is None:
+        return CrlStatus(entry.name, file, None, None, None, 0, "missing", planned)
+    try:
+        number: int | None = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        number = None
+    next_update = crl.next_update_utc
+    left = (next_update - now).days if next_update is not None else None
+    facts = (entry.name, file, number, next_update, left, len(list(crl)))
+    if next_update is not None and next_update <= now:
+        return CrlStatus(*facts, "expired", (Reason(Kind.EXPIRED, CA_CRL, when=next_update),))
+    for reason in planned:
+        if reason.kind in _CRL_FAULTS:
+            return CrlStatus(*facts, _CRL_FAULTS[reason.kind], planned)
+    if fail_within is not None and next_update is not None and next_update - now <= fail_within:
+        return CrlStatus(*facts, "renew due", (Reason(Kind.EXPIRES_WITHIN, CA_CRL, when=next_update,
+                                                      days=fail_within.days),))
+    return CrlStatus(*facts, "ok")

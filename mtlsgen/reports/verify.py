@@ -4,10 +4,8 @@ real TLS handshakes on 127.0.0.1 between every server and every client, plus two
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address
@@ -25,9 +23,8 @@ from ..engine.reasons import Reason
 from ..engine.state import State, anchor_of
 from ..spec.entries import Entry, RenewBefore, Role, Spec
 from ..spec.names import San
+from . import tls
 from .status import store_problems
-
-HANDSHAKE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -120,79 +117,9 @@ def _algorithm(params: str, curve_oid: str) -> str:
     return f"{params} (curve {curve})"
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """How one loopback connection went, from each side."""
-
-    server_error: str = ""
-    client_error: str = ""
-    client_rejected_server: bool = False  # the client's own check of the server failed
-
-    @property
-    def ok(self) -> bool:
-        return not (self.server_error or self.client_error)
-
-    @property
-    def detail(self) -> str:
-        # The side that gave up first says why; the other only saw an alert.
-        if self.client_rejected_server or not self.server_error:
-            return f"client: {self.client_error}"
-        return f"server: {self.server_error}"
-
-    @property
-    def refused_by_server(self) -> bool:
-        return bool(self.server_error) and not self.client_rejected_server
-
-
-def _reason(exc: Exception) -> str:
-    return str(getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc)
-
-
-def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, server_name: str) -> _Outcome:
-    """One TLS connection on loopback; it succeeds when the client reads the server's greeting."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(HANDSHAKE_TIMEOUT)
-    port = listener.getsockname()[1]
-    server_error: list[str] = []
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-            conn.settimeout(HANDSHAKE_TIMEOUT)
-            with server.wrap_socket(conn, server_side=True) as tls:
-                tls.sendall(b"ok")
-        except (ssl.SSLError, OSError) as exc:
-            server_error.append(_reason(exc))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    client_error, rejected = "", False
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=HANDSHAKE_TIMEOUT) as raw, \
-                client.wrap_socket(raw, server_hostname=server_name) as tls:
-            if tls.recv(2) != b"ok":
-                client_error = "the server closed the connection"
-    except ssl.SSLCertVerificationError as exc:
-        client_error, rejected = _reason(exc), True
-    except (ssl.SSLError, OSError) as exc:
-        client_error = _reason(exc)
-    finally:
-        thread.join(HANDSHAKE_TIMEOUT)
-        listener.close()
-    return _Outcome(server_error[0] if server_error else "", client_error, rejected)
-
-
-def _context(side: ssl._SSLMethod, trusted: bytes, cert: Path | None, key: Path | None,
-             password: str | None) -> ssl.SSLContext:
-    context = ssl.SSLContext(side)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cadata=trusted.decode())
-    if cert is not None:
-        context.load_cert_chain(cert, key, password=password)
-    return context
-
-
 def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
+    """Every client against every server, then the clients each server must refuse. A server with a
+    CRL file (ca.crl) loads it and checks whole chains, as it would be deployed."""
     layout = state.layout
 
     def trusted(entry: Entry) -> bytes:
@@ -207,45 +134,85 @@ def handshake_checks(spec: Spec, state: State, now: datetime) -> list[Check]:
                 and key_matches(s.cert, s.key.value)
                 and all(state[r].cert is not None for r in spec.trusted_roots(entry.name)))
 
-    def context(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:
-        return _context(side, trusted(entry), layout.cert(entry.name, is_ca=False),
-                        layout.key(entry.name, is_ca=False), state[entry.name].key_password)
+    def own(entry: Entry, side: ssl._SSLMethod) -> ssl.SSLContext:
+        ctx = tls.context(side, trusted(entry), layout.cert(entry.name, is_ca=False),
+                          layout.key(entry.name, is_ca=False), state[entry.name].key_password)
+        if side == ssl.PROTOCOL_TLS_SERVER and state[entry.name].crl_bundle.value is not None:
+            ctx = tls.with_crls(ctx, layout.crl(entry.name))
+        return ctx
 
     servers = [e for e in spec.entries if e.role == "server" and usable(e)]
     clients = [e for e in spec.entries if e.role == "client" and usable(e)]
     out = []
     with tempfile.TemporaryDirectory(prefix="mtlsgen-verify-") as tmp:
-        foreign_cert, foreign_key = _foreign_client(Path(tmp), now)
+        folder = Path(tmp)
+        foreign_cert, foreign_key = _foreign_client(folder, now)
         for server in servers:
             # A concrete name first; a server with only wildcards is reached as one name they cover.
             names = sorted((s for s in server.sans if s.kind in ("DNS", "IP")), key=lambda s: s.value.startswith("*"))
             name = str(_verifier_name(names[0]).value) if names else server.cn
-            server_ctx = context(server, ssl.PROTOCOL_TLS_SERVER)
+            server_ctx = own(server, ssl.PROTOCOL_TLS_SERVER)
             for client in clients:
-                outcome = _handshake(server_ctx, context(client, ssl.PROTOCOL_TLS_CLIENT), name)
+                outcome = tls.handshake(server_ctx, own(client, ssl.PROTOCOL_TLS_CLIENT), name)
                 out.append(Check("handshake", f"{client.name} → {server.name}", outcome.ok,
                                  f"as {name}" if outcome.ok else outcome.detail))
-            anonymous = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), None, None, None)
-            foreign = _context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), foreign_cert, foreign_key, None)
-            for label, client_ctx in (("no client certificate", anonymous),
-                                      ("client from a foreign CA", foreign)):
-                outcome = _handshake(server_ctx, client_ctx, name)
+            refused = [("no client certificate",
+                        tls.context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), None, None, None)),
+                       ("client from a foreign CA",
+                        tls.context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), foreign_cert, foreign_key, None))]
+            for label, (cert_file, key_file) in _revoked_clients(spec, state, server, folder, now):
+                refused.append((label, tls.context(ssl.PROTOCOL_TLS_CLIENT, trusted(server), cert_file, key_file,
+                                                   None)))
+            for label, client_ctx in refused:
+                outcome = tls.handshake(server_ctx, client_ctx, name)
                 detail = (f"refused ({outcome.detail})" if outcome.refused_by_server else
                           "ACCEPTED: the server lets it in" if outcome.ok else
                           f"not tested: the connection failed on the client's side ({outcome.detail})")
-                out.append(Check("refusal", f"{label} → {server.name}", outcome.refused_by_server, detail))
+                kind = "revocation" if label.startswith("revoked") else "refusal"
+                out.append(Check(kind, f"{label} → {server.name}", outcome.refused_by_server, detail))
     return out
+
+
+REVOKED_PROBES = 3  # serials tried per CRL: enough to prove the file is read, cheap at any CRL size
+
+
+def _revoked_clients(spec: Spec, state: State, server: Entry, folder: Path,
+                     now: datetime) -> list[tuple[str, tuple[Path, Path]]]:
+    """For the CRLs in the server's ca.crl: client certificates carrying revoked serials, signed by the
+    CA that revoked them (verify holds its key), which the server must refuse. A revoked client's own
+    files are gone after apply; a certificate with its serial from its CA is what a kept copy would be."""
+    crls = state[server.name].crl_bundle.value or ()
+    out: list[tuple[str, tuple[Path, Path]]] = []
+    for ca in (e for e in spec.entries if e.is_ca):
+        s = state[ca.name]
+        crl = next((c for c in crls if s.cert is not None and c.issuer == s.cert.subject), None)
+        if crl is None or s.cert is None or s.key.value is None:
+            continue
+        # What follows the probe in its chain file: its CA and that CA's issuers, up to (not) the root.
+        chain = [c for e in (ca, *spec.chain(ca.name))[:-1] if (c := state[e.name].cert) is not None]
+        for revoked in list(crl)[:REVOKED_PROBES]:
+            probe = _probe_entry(f"revoked-{revoked.serial_number:x}", ca.name)
+            key = generate_key("ecdsa-p256")
+            cert = issue_leaf(probe, key.public_key(), issuer_cert=s.cert, issuer_key=s.key.value, now=now,
+                              serial=revoked.serial_number)
+            cert_file, key_file = folder / f"{probe.name}.crt", folder / f"{probe.name}.key"
+            cert_file.write_bytes(certs_pem([cert, *chain]))
+            key_file.write_bytes(key_pem(key))
+            out.append((f"revoked serial {revoked.serial_number:x} of {ca.name}", (cert_file, key_file)))
+    return out
+
+
+def _probe_entry(name: str, issuer: str | None, role: Role = "client") -> Entry:
+    """A throwaway entry for a certificate verify makes to test a server (never written to the output)."""
+    return Entry(name, role, f"mtlsgen verify {name}", subject=(), sans=(San("DNS", f"{name}.invalid"),),
+                 key="ecdsa-p256", validity=timedelta(days=1), renew_before=RenewBefore("1h", timedelta(hours=1)),
+                 usages=("clientAuth",) if role == "client" else (), issuer=issuer, key_rotation="always", line=0)
 
 
 def _foreign_client(folder: Path, now: datetime) -> tuple[Path, Path]:
     """A throwaway CA and client certificate that no truststore of the spec may accept."""
-    def entry(name: str, role: Role, issuer: str | None, usages: tuple[str, ...]) -> Entry:
-        return Entry(name, role, f"mtlsgen foreign {name}", subject=(), sans=(San("DNS", f"{name}.invalid"),),
-                     key="ecdsa-p256", validity=timedelta(days=1), renew_before=RenewBefore("1h", timedelta(hours=1)),
-                     usages=usages, issuer=issuer, key_rotation="always", line=0)
-
-    ca_entry = entry("foreign-ca", "ca", None, ())
-    client_entry = entry("foreign", "client", "foreign-ca", ("clientAuth",))
+    ca_entry = _probe_entry("foreign-ca", None, "ca")
+    client_entry = _probe_entry("foreign", "foreign-ca")
     ca_key, client_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
     ca_cert = issue_ca(ca_entry, ca_key.public_key(), issuer_cert=None, issuer_key=ca_key, now=now)
     cert = issue_leaf(client_entry, client_key.public_key(), issuer_cert=ca_cert, issuer_key=ca_key, now=now)

@@ -1,0 +1,150 @@
+"""Server-side snippets for daemons: a Tomcat <Connector>, an nginx server block, `openssl s_server`.
+
+Tomcat and nginx resolve a relative path against their own folders (CATALINA_BASE, nginx's prefix),
+never against the user's shell, so their snippets always carry absolute paths.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from ...engine.layout import Layout
+from .material import Material, listen, material, needs, show_path
+from .notes import header
+
+TOMCAT_ENV_SOURCE = ("org.apache.tomcat.util.digester.PROPERTY_SOURCE="
+                     "org.apache.tomcat.util.digester.EnvironmentPropertySource")
+
+
+def crl_file(m: Material) -> tuple[Path | None, str]:
+    """The CRL a server checks its clients against, and a comment saying why (or why none).
+
+    For now: the server's issuer's ca.crl, when that CA has a `crl:` section and is the root. Servers
+    (nginx, Tomcat, OpenSSL's -crl_check_all) want a CRL for *every* CA on a client's chain, so under an
+    intermediate its CRL alone would refuse every client; that case waits for a per-server CRL bundle.
+    """
+    issuer = m.spec[m.entry.issuer] if m.entry.issuer else None
+    if issuer is None or issuer.crl is None:
+        return None, ""
+    if issuer.issuer is not None:
+        return None, (f"no CRL: {issuer.name}'s ca.crl alone would refuse every client (servers want the CRL "
+                      f"of every CA on the chain, in one file)")
+    return Layout(m.spec.output).crl(issuer.name), f"{issuer.name}'s CRL: clients it revoked are refused"
+
+
+def _absolute(m: Material) -> Material:
+    return m if m.request.absolute else material(m.spec, m.entry, m.side, replace(m.request, absolute=True))
+
+
+def tomcat(m: Material) -> str:
+    needs(m, keystore=True, truststore=True, why="a Tomcat connector reads a key store and a trust store")
+    m = _absolute(m)
+    assert m.keystore is not None and m.truststore is not None
+    where = listen(m.request)
+    crl, why = crl_file(m)
+    lines = header(m, "  ", [m.keystore.password, m.truststore.password])
+    lines = ["<!--", *(_xml_comment(line) for line in lines),
+             "  Tomcat reads ${…} from the environment only with (in CATALINA_OPTS, or as a line of",
+             "  conf/catalina.properties without the -D):",
+             f"    -D{TOMCAT_ENV_SOURCE}",
+             "  Paste inside <Service> in conf/server.xml.", "-->"]
+    address = f" address={quoteattr(where.address)}" if where.address else ""
+    lines += [f'<Connector port="{where.port}"{address} protocol="org.apache.coyote.http11.Http11NioProtocol"',
+              '           SSLEnabled="true" scheme="https" secure="true">',
+              '  <SSLHostConfig certificateVerification="required"',
+              f"                 truststoreFile={quoteattr(m.truststore.path)}",
+              f'                 truststoreType="{m.truststore.type}"',
+              f'                 truststorePassword="${{{m.truststore.password.var}}}"']
+    if crl is not None:
+        lines.append(f"                 certificateRevocationListFile={quoteattr(show_path(crl, m.request))}")
+    lines[-1] += ">"
+    if crl is not None or why:
+        lines.append(f"    <!-- {_xml_comment(why)} -->")
+    lines += [f"    <Certificate certificateKeystoreFile={quoteattr(m.keystore.path)}",
+              f'                 certificateKeystoreType="{m.keystore.type}"',
+              f'                 certificateKeystorePassword="${{{m.keystore.password.var}}}"',
+              f"                 certificateKeyAlias={quoteattr(m.keystore.alias)}/>",
+              "  </SSLHostConfig>",
+              "</Connector>"]
+    return "\n".join(lines) + "\n"
+
+
+def _xml_comment(text: str) -> str:
+    return text.replace("--", "- -")  # `--` may not appear inside an XML comment
+
+
+def nginx(m: Material) -> str:
+    m = _absolute(m)
+    where = listen(m.request)
+    crl, why = crl_file(m)
+    address = f"{where.address}:" if where.address and ":" not in where.address else \
+        f"[{where.address}]:" if where.address else ""
+    names = [s.value for s in m.entry.sans if s.kind == "DNS"]
+    # nginx reads no environment: a key password comes from a file, named in the block itself.
+    from_env = m.key_password if m.entry.key_password and m.entry.key_password.source in ("env", "literal") \
+        else None
+    lines = [*header(m, "#", [from_env]),
+             "# Paste inside http { }. nginx finishes the handshake, then answers 400 to a client without a",
+             "# valid certificate; $ssl_client_s_dn and $ssl_client_verify name the client for your locations.",
+             "server {",
+             f"    listen {address}{where.port} ssl;"]
+    if names:
+        lines.append(f"    server_name {' '.join(names)};")
+    lines += [f"    ssl_certificate         {_nginx(m.cert)};  # this server, then its intermediates",
+              f"    ssl_certificate_key     {_nginx(m.key)};"]
+    if m.key_password is not None:
+        lines += _nginx_key_password(m)
+    lines += [f"    ssl_client_certificate  {_nginx(m.ca)};  # the root clients' chains end in",
+              "    ssl_verify_client       on;",
+              f"    ssl_verify_depth        {m.chain_depth};"]
+    if crl is not None:
+        lines.append(f"    ssl_crl                 {_nginx(show_path(crl, m.request))};  # {why}")
+    elif why:
+        lines.append(f"    # {why}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _nginx_key_password(m: Material) -> list[str]:
+    """nginx reads no environment: ssl_password_file wants a file holding tls.key's password."""
+    assert m.entry.key_password is not None and m.key_password is not None
+    password = m.entry.key_password
+    if password.source in ("generate", "file"):
+        source = Layout(m.spec.output).key_password_file(m.name) if password.source == "generate" \
+            else Path(password.ref)
+        return [f"    ssl_password_file       {_nginx(show_path(source, m.request))};"]
+    return [f"    # tls.key is encrypted and nginx reads no environment: write ${m.key_password.var} to a file",
+            "    # (0600) and name it here:",
+            "    # ssl_password_file     /path/to/tls.key.password;"]
+
+
+def _nginx(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:@+=,-]+", value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def openssl_server(m: Material) -> str:
+    where = listen(m.request)
+    accept = f"{where.address}:{where.port}" if where.address else str(where.port)
+    crl, why = crl_file(m)
+    args = [f"-accept {shlex.quote(accept)}", "-www",
+            f"-Verify {m.chain_depth} -verify_return_error",  # -Verify: a client certificate is required
+            f"-cert {shlex.quote(m.cert)} -key {shlex.quote(m.key)}"]
+    if m.has_intermediates:
+        args.append(f"-cert_chain {shlex.quote(m.cert)}")  # send the intermediates too
+    if m.key_password is not None:
+        args.append(f"-pass env:{m.key_password.var}")
+    args.append(f"-CAfile {shlex.quote(m.ca)}")
+    if crl is not None:
+        args.append(f"-CRL {shlex.quote(show_path(crl, m.request))} -crl_check")
+    lines = [*header(m, "#", [m.key_password], shell=True)]
+    if why:
+        lines.append(f"# {why}")
+    lines.append("# A test server: answers every request with a status page; Ctrl-C stops it.")
+    lines.append("openssl s_server " + " \\\n    ".join(args))
+    return "\n".join(lines) + "\n"
