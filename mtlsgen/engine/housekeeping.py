@@ -28,6 +28,7 @@ from .layout import (
     password_files,
 )
 from .reasons import Kind, Reason
+from .revocation import revocation_active
 
 
 def secrets(inputs: Inputs, entry: Entry) -> tuple[tuple[str, Secret], ...]:
@@ -145,6 +146,10 @@ def warnings(inputs: Inputs) -> tuple[str, ...]:
             passwords.append(entry.imported.password)
         out += [f"{p.where} is a literal password in the spec; prefer {{env: NAME}} or {{file: path}}"
                 for p in passwords if p is not None and p.source == "literal"]
+        if entry.imported is not None and inputs[entry.name].above and revocation_active(inputs, entry.name, {}):
+            out.append(f"{inputs.spec.path.name}:{entry.line}: {entry.name}: servers' ca.crl cannot hold the CRLs "
+                       "of the CAs above the imported one (mtlsgen does not hold their keys); servers checking "
+                       "whole chains refuse every client until you append them (docs/revocation.md)")
         if entry.is_ca and entry.key == "ed25519" and entry.imported is None:
             out.append(f"{inputs.spec.path.name}:{entry.line}: {entry.name}: an Ed25519 CA key is refused by "
                        "some verifiers (cryptography's among them, so `mtlsgen verify`); prefer ecdsa-p256")

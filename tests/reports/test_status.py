@@ -392,6 +392,14 @@ def test_status_accepts_an_imported_sub_ca(write_spec: Callable[..., Path]) -> N
     assert {c.name: c.state for c in mtlsgen.status(load_spec(spec)).certificates} == {"ca": "ok", "bob": "ok"}
 
 
+def test_plan_warns_that_a_crl_file_lacks_the_crls_above_an_imported_sub_ca(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec("version: 1\nca: {import: {cert: corp-ca.crt, key: corp-ca.key}}\n"
+                      "servers:\n  api: {sans: [api.test]}\nclients:\n  bob: {revoked: true}\n")
+    _corporate_chain(spec.parent)
+    [warning] = mtlsgen.plan(load_spec(spec)).warnings
+    assert "cannot hold the CRLs of the CAs above the imported one" in warning and warning.startswith("pki.yaml:2:")
+
+
 def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
     mtlsgen.apply(load_spec(spec))
