@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from ..errors import MtlsgenError
 from .console import make_console
+from .output_override import output_option
 
 if TYPE_CHECKING:
     from ..engine.apply import Progress
@@ -167,11 +168,12 @@ def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
 @_replace_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 none, 1 error).")
+@output_option
 @user_errors
 def plan(spec: Path, replace: tuple[str, ...], prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what apply would do, and why; writes nothing."""
     from .._api import plan as make
-    from ..spec.load import load_spec
+    from .output_override import load as load_spec
 
     the_plan = make(load_spec(spec), replace=replace, prune=prune)
     _print_plan(the_plan, as_json=as_json)
@@ -195,6 +197,7 @@ def _fail_if_blocked(the_plan: Plan) -> None:
 @click.option("--lock-timeout", metavar="DURATION",
               help="Wait at most DURATION (e.g. 30s, 5m) for another apply of the same folder; default: wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
+@output_option
 @user_errors
 def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock_timeout: str | None,
           as_json: bool) -> None:
@@ -202,8 +205,8 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock
     from .._api import apply as run
     from .._api import plan as make
     from ..errors import BlockedError
-    from ..spec.load import load_spec
     from .documents import plan_json, result_json
+    from .output_override import load as load_spec
     from .render import blocked_line, result_text
 
     loaded = load_spec(spec)
@@ -226,14 +229,16 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock
         with _progress(enabled=not as_json) as progress:
             the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show,
                                    lock_timeout=_seconds("--lock-timeout", lock_timeout), on_wait=_say_on_stderr)
-    except BlockedError:
-        if as_json:  # the document is printed whatever happens: the plan says what blocks it
-            click.echo(json.dumps({"plan": plan_json(shown[0]), "result": None}, indent=2))
-        raise MtlsgenError(blocked_line(shown[0])) from None
+    except MtlsgenError as exc:
+        message = blocked_line(shown[0]) if isinstance(exc, BlockedError) else str(exc)
+        if as_json:  # the document is printed whatever happens, with the plan when there was one
+            click.echo(json.dumps({"plan": plan_json(shown[0]) if shown else None, "result": None,
+                                   "error": message}, indent=2))
+        raise MtlsgenError(message) from None
     if as_json:
         click.echo(json.dumps({"plan": plan_json(the_plan), "result": result_json(result)}, indent=2))
     else:
-        console.print(result_text(result))
+        console.print(result_text(the_plan, result))
 
 
 def _seconds(option: str, text: str | None) -> float | None:
@@ -279,13 +284,14 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @click.option("--fail-within", metavar="DURATION", help="Exit 1 if anything expires within DURATION (e.g. 30d).")
+@output_option
 @user_errors
 def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
     """Table of every certificate and store: expiry, days left, state. Reads only."""
     from .._api import status as report_status
-    from ..spec.load import load_spec
     from ..spec.names import parse_duration
     from .documents import status_json
+    from .output_override import load as load_spec
     from .render import status_problems, status_tables
 
     try:
@@ -310,12 +316,13 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
 @main.command(short_help="Check chains and stores; run mTLS handshakes on loopback.")
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
+@output_option
 @user_errors
 def verify(spec: Path, as_json: bool) -> None:
     """Check chains, key pairs and stores, and run real mTLS handshakes on 127.0.0.1."""
     from .._api import verify as run_verify
-    from ..spec.load import load_spec
     from .documents import verify_json
+    from .output_override import load as load_spec
     from .render import check_detail, verify_table
 
     report = run_verify(load_spec(spec))

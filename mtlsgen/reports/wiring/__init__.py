@@ -4,7 +4,8 @@ OpenSSL), and its passwords as environment assignments.
     snippet(spec, "api-server", Request("nginx"))   # text to paste; passwords appear as ${VARIABLES}
     environment(spec, "api-server")                 # [(variable, value)]: the one place values come out
 
-Snippets are pure text from the resolved Spec and engine.layout; only `environment` reads password files.
+Snippets are text from the resolved Spec and engine.layout (no file is read; servers.crl_file looks
+whether a server's ca.crl exists); only `environment` reads password files.
 """
 
 from __future__ import annotations

@@ -59,6 +59,8 @@ def openssl_client(m: Material) -> str:
     if not target.is_ip:
         args.append(f"-servername {q(target.host)}")
     args += [f"{check} -verify_return_error", f"-CAfile {q(m.ca)}", f"-cert {q(m.cert)} -key {q(m.key)}"]
+    if m.has_intermediates:
+        args.append(f"-cert_chain {q(m.cert)}")  # -cert sends the leaf alone: add its intermediates
     if m.key_password is not None:
         args.append(f"-pass env:{m.key_password.var}")
     args.append("-brief -ign_eof")

@@ -95,19 +95,8 @@ class Material:
         return self.entry.name
 
     @property
-    def secrets(self) -> tuple[Secret, ...]:
-        """The entry's passwords, each variable once (two stores may read the same {env: NAME})."""
-        found = [s.password for s in (self.keystore, self.truststore) if s is not None]
-        if self.key_password is not None:
-            found.append(self.key_password)
-        return tuple({s.var: s for s in found}.values())
-
-    def shown(self, path: Path) -> str:
-        return show_path(path, self.request)
-
-    @property
     def spec_shown(self) -> str:
-        return self.shown(self.spec.path)
+        return show_path(self.spec.path, self.request)
 
     @property
     def chain_depth(self) -> int:
@@ -115,6 +104,14 @@ class Material:
         openssl's -Verify): the longest chain of any entry on the other side, at least 1."""
         peer = "client" if self.side == "server" else "server"
         return max((len(self.spec.chain(e.name)) for e in self.spec.entries if e.role == peer), default=1)
+
+    @property
+    def depth_note(self) -> str:
+        """An imported root may itself sit under CAs (its cert file holds them): the spec cannot count
+        those without reading the file, which snippets never do."""
+        if self.spec.root_of(self.name).imported is None:
+            return ""
+        return "add the CAs above your imported CA (in its cert file) to this depth"
 
     @property
     def has_intermediates(self) -> bool:

@@ -20,20 +20,22 @@ TOMCAT_ENV_SOURCE = ("org.apache.tomcat.util.digester.PROPERTY_SOURCE="
                      "org.apache.tomcat.util.digester.EnvironmentPropertySource")
 
 
-def crl_file(m: Material) -> tuple[Path | None, str]:
-    """The CRL a server checks its clients against, and a comment saying why (or why none).
+CRL_NOTE = "the CRLs of every CA that issues its clients: revoked clients are refused"
 
-    For now: the server's issuer's ca.crl, when that CA has a `crl:` section and is the root. Servers
-    (nginx, Tomcat, OpenSSL's -crl_check_all) want a CRL for *every* CA on a client's chain, so under an
-    intermediate its CRL alone would refuse every client; that case waits for a per-server CRL bundle.
+
+def crl_file(m: Material) -> Path | None:
+    """The CRL file a server checks its clients against (one function: the one place to change).
+
+    The server's own ca.crl: mtlsgen writes it, with the CRL of every CA that can issue the clients
+    the server trusts (the root's and each intermediate's: nginx, Tomcat and OpenSSL want one for
+    every CA on a client's chain), as soon as anything under those roots can be revoked — a `crl:`
+    section or a revoked entry in the spec, or a CRL written earlier (then the file is there).
     """
-    issuer = m.spec[m.entry.issuer] if m.entry.issuer else None
-    if issuer is None or issuer.crl is None:
-        return None, ""
-    if issuer.issuer is not None:
-        return None, (f"no CRL: {issuer.name}'s ca.crl alone would refuse every client (servers want the CRL "
-                      f"of every CA on the chain, in one file)")
-    return Layout(m.spec.output).crl(issuer.name), f"{issuer.name}'s CRL: clients it revoked are refused"
+    spec = m.spec
+    roots = spec.trusted_roots(m.name)
+    revocable = any(e.crl is not None or e.revoked for e in spec.entries if spec.root_of(e.name).name in roots)
+    path = Layout(spec.output).crl(m.name)
+    return path if revocable or path.is_file() else None
 
 
 def _absolute(m: Material) -> Material:
@@ -45,7 +47,7 @@ def tomcat(m: Material) -> str:
     m = _absolute(m)
     assert m.keystore is not None and m.truststore is not None
     where = listen(m.request)
-    crl, why = crl_file(m)
+    crl = crl_file(m)
     lines = header(m, "  ", [m.keystore.password, m.truststore.password])
     lines = ["<!--", *(_xml_comment(line) for line in lines),
              "  Tomcat reads ${…} from the environment only with (in CATALINA_OPTS, or as a line of",
@@ -62,8 +64,8 @@ def tomcat(m: Material) -> str:
     if crl is not None:
         lines.append(f"                 certificateRevocationListFile={quoteattr(show_path(crl, m.request))}")
     lines[-1] += ">"
-    if crl is not None or why:
-        lines.append(f"    <!-- {_xml_comment(why)} -->")
+    if crl is not None:
+        lines.append(f"    <!-- ca.crl: {CRL_NOTE} -->")
     lines += [f"    <Certificate certificateKeystoreFile={quoteattr(m.keystore.path)}",
               f'                 certificateKeystoreType="{m.keystore.type}"',
               f'                 certificateKeystorePassword="${{{m.keystore.password.var}}}"',
@@ -80,7 +82,7 @@ def _xml_comment(text: str) -> str:
 def nginx(m: Material) -> str:
     m = _absolute(m)
     where = listen(m.request)
-    crl, why = crl_file(m)
+    crl = crl_file(m)
     address = f"{where.address}:" if where.address and ":" not in where.address else \
         f"[{where.address}]:" if where.address else ""
     names = [s.value for s in m.entry.sans if s.kind == "DNS"]
@@ -100,11 +102,9 @@ def nginx(m: Material) -> str:
         lines += _nginx_key_password(m)
     lines += [f"    ssl_client_certificate  {_nginx(m.ca)};  # the root clients' chains end in",
               "    ssl_verify_client       on;",
-              f"    ssl_verify_depth        {m.chain_depth};"]
+              f"    ssl_verify_depth        {m.chain_depth};" + (f"  # {m.depth_note}" if m.depth_note else "")]
     if crl is not None:
-        lines.append(f"    ssl_crl                 {_nginx(show_path(crl, m.request))};  # {why}")
-    elif why:
-        lines.append(f"    # {why}")
+        lines.append(f"    ssl_crl                 {_nginx(show_path(crl, m.request))};  # {CRL_NOTE}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -131,7 +131,7 @@ def _nginx(value: str) -> str:
 def openssl_server(m: Material) -> str:
     where = listen(m.request)
     accept = f"{where.address}:{where.port}" if where.address else str(where.port)
-    crl, why = crl_file(m)
+    crl = crl_file(m)
     args = [f"-accept {shlex.quote(accept)}", "-www",
             f"-Verify {m.chain_depth} -verify_return_error",  # -Verify: a client certificate is required
             f"-cert {shlex.quote(m.cert)} -key {shlex.quote(m.key)}"]
@@ -139,12 +139,14 @@ def openssl_server(m: Material) -> str:
         args.append(f"-cert_chain {shlex.quote(m.cert)}")  # send the intermediates too
     if m.key_password is not None:
         args.append(f"-pass env:{m.key_password.var}")
-    args.append(f"-CAfile {shlex.quote(m.ca)}")
-    if crl is not None:
-        args.append(f"-CRL {shlex.quote(show_path(crl, m.request))} -crl_check")
-    lines = [*header(m, "#", [m.key_password], shell=True)]
-    if why:
-        lines.append(f"# {why}")
-    lines.append("# A test server: answers every request with a status page; Ctrl-C stops it.")
+    notes = [m.depth_note and f"-Verify: {m.depth_note}"]
+    if crl is None:
+        args.append(f"-CAfile {shlex.quote(m.ca)}")
+    else:
+        # -CRL reads only the first CRL of a file; a CAfile takes certificates and CRLs alike (bash's <(…)).
+        args.append(f"-CAfile <(cat {shlex.quote(m.ca)} {shlex.quote(show_path(crl, m.request))}) -crl_check_all")
+        notes.insert(0, f"ca.crl: {CRL_NOTE}")
+    lines = [*header(m, "#", [m.key_password], shell=True), *(f"# {note}" for note in notes if note)]
+    lines.append("# A test server (bash): answers every request with a status page; Ctrl-C stops it.")
     lines.append("openssl s_server " + " \\\n    ".join(args))
     return "\n".join(lines) + "\n"

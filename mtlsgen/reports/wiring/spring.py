@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from .material import Material, Store, listen, url
+from .material import Material, Store, listen, show_path, url
 from .notes import header
+from .servers import crl_file
 
 
 def _dump(document: dict[str, Any]) -> str:
@@ -66,7 +67,11 @@ def server(m: Material) -> str:
     if m.keystore is not None and m.truststore is not None:
         docs.append((f"{len(docs) + 1}. Spring Boot 3.1+: an SSL bundle read from the key store and trust store",
                      {"server": _server_part(m, dict(bundle_ssl)), "spring": {"ssl": {"bundle": _jks_bundle(m)}}}))
-    return _documents(m, docs, "Server")
+    crl = crl_file(m)
+    usage = () if crl is None else (
+        f"Spring Boot has no property for a CRL: to refuse revoked clients, load {show_path(crl, m.request)}",
+        "with a Tomcat connector customizer (SSLHostConfig certificateRevocationListFile).")
+    return _documents(m, docs, "Server", usage)
 
 
 def client(m: Material) -> str:
