@@ -19,10 +19,10 @@ import pydantic
 from ..errors import SpecError
 from . import model
 from .entries import ROOT, CrlSpec, Entry, ImportSpec, Password, RenewBefore, Role, Spec, StoreSpec
-from .names import San, dns_name, parse_duration, parse_san
+from .names import San, control_character, dns_name, parse_duration, parse_san
 from .yamlsrc import PathKey, Source, format_path, load_yaml, parse_yaml
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")  # fullmatch: `$` would let "api\n" through
 DEFAULT_VALIDITY = {"ca": "10y", "intermediate": "5y", "server": "365d", "client": "365d"}
 DEFAULT_KEY = "ecdsa-p256"
 DEFAULT_RENEW_BEFORE = "33%"
@@ -111,9 +111,42 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     return tuple(out)
 
 
+def _no_control_characters(source: Source) -> None:
+    """No key or string in the spec holds a control character (U+0000–U+001F, U+007F–U+009F).
+
+    Each would end up where it does harm: in a certificate's subject or SANs (`CN = a\\00b`), in a
+    CRL distribution point every leaf carries, in a path the system call refuses (NUL), in a password
+    (a trailing newline from a `|` block), or in the one line an error is printed on.
+    """
+
+    def walk(value: Any, path: PathKey) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                bad = control_character(key)
+                if bad is not None:
+                    raise source.error((*path, key), f"the key holds a control character ({bad})")
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+        elif isinstance(value, str):
+            bad = control_character(value)
+            if bad is None:
+                return
+            if path and path[-1] in ("password", "key_password"):  # a literal password: never echo it
+                raise source.error(path, f"the password holds a control character ({bad}); "
+                                         "passwords in the spec cannot carry one")
+            text = value if len(value) <= 60 else value[:57] + "..."
+            raise source.error(path, f"{text!r} holds a control character ({bad}); names, paths, URLs and "
+                                     "certificate fields cannot carry one")
+
+    walk(source.value, ())
+
+
 def parse_file(source: Source) -> model.SpecFile:
     if not isinstance(source.value, dict):
         raise source.error((), "the spec must be a mapping with at least `version: 1`")
+    _no_control_characters(source)
     try:
         return model.SpecFile.model_validate(source.value)
     except pydantic.ValidationError as exc:
@@ -154,7 +187,7 @@ class _Resolver:
         seen: dict[str, str] = {ROOT: "ca"}
         for section, items in sections:
             for name in items:
-                if not NAME.match(name):
+                if not NAME.fullmatch(name):
                     raise self.fail((section, name), f"{name!r} is not an entry name (lowercase "
                                     "letters, digits, . _ -; starting with a letter or digit; at most 63)")
                 if name in seen:
@@ -181,8 +214,9 @@ class _Resolver:
         output = Path(os.path.expanduser(written))
         if not output.is_absolute():
             output = self.base / output
-        spec_folder = self.base.resolve()
-        resolved = output.resolve()
+        # realpath, not Path.resolve: a symlink loop is the engine's to report (OutputError), not a crash here
+        spec_folder = Path(os.path.realpath(self.base))
+        resolved = Path(os.path.realpath(output))
         if resolved == spec_folder or resolved in spec_folder.parents:
             raise self.fail(("output",), f"{written!r} is the spec's own folder (or holds it); "
                             "use a subfolder like certs")
@@ -300,12 +334,12 @@ class _Resolver:
             return None
         formats = tuple(dict.fromkeys(raw.formats))
         password = self.password((*path, kind, "password"), raw.password) or Password(
-            "generate", where=f"{self.src.path.name}:{self.src.line_of((*path, kind))}: "
+            "generate", where=f"{self.src.name}:{self.src.line_of((*path, kind))}: "
                               f"{format_path((*path, kind))}")
         return StoreSpec(kind, formats, password, raw.alias or name, raw.profile)
 
     def password(self, path: PathKey, raw: Any) -> Password | None:
-        where = f"{self.src.path.name}:{self.src.line_of(path)}: {format_path(path)}"
+        where = f"{self.src.name}:{self.src.line_of(path)}: {format_path(path)}"
         if raw is None:
             return None
         if isinstance(raw, str):

@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from .names import parse_duration, parse_san
+from .names import crl_url, parse_duration, parse_san
 
 KeyType = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ed25519"]
 Usage = Literal["serverAuth", "clientAuth"]
@@ -66,13 +66,13 @@ def _key(text: str) -> str:
 def _alias(text: str) -> str:
     if text != text.lower():
         raise ValueError(f"{text!r}: Java lowercases aliases, so write it as {text.lower()!r}")
-    if not re.match(r"^[a-z0-9][a-z0-9._-]{0,62}$", text):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", text):
         raise ValueError(f"{text!r} is not an alias (lowercase letters, digits, . _ -)")
     return text
 
 
 def _country(text: str) -> str:
-    if not re.match(r"^[A-Z]{2}$", text):
+    if not re.fullmatch(r"[A-Z]{2}", text):
         raise ValueError(f"{text!r} is not a two-letter country code in capitals, like US")
     return text
 
@@ -162,7 +162,8 @@ class Import(_Strict):
 
 class Crl(_Strict):
     validity: Duration = "30d"
-    url: str | None = Field(None, description="written into leaves as their CRL distribution point")
+    url: Annotated[str, AfterValidator(crl_url)] | None = Field(
+        None, description="written into leaves as their CRL distribution point")
 
 
 class _Issuing(_Strict):

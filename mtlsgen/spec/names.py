@@ -1,4 +1,5 @@
-"""Identity strings from the spec, typed and checked: SANs, DNS names, durations.
+"""Identity strings from the spec, typed and checked: SANs, DNS names (A-labels decoded), CRL URLs,
+durations, control characters.
 
 Pure functions with no I/O; each raises ValueError with the sentence the user will read.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -16,7 +18,12 @@ from cryptography import x509
 
 SanKind = Literal["DNS", "IP", "URI", "email"]
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")  # fullmatch: `$` would let a trailing newline in
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: Unicode's category Cc
+# What a label of an IDN may hold once decoded (IDNA 2008's PVALID, approximately): lower-case and
+# other caseless letters, combining marks, digits and the hyphen. Upper case, spaces, punctuation,
+# symbols and controls decode from punycode too, but no registry issues them.
+_U_LABEL_CATEGORIES = frozenset({"Ll", "Lo", "Lm", "Mn", "Mc", "Nd"})
 _PREFIXES: dict[str, SanKind] = {"dns": "DNS", "ip": "IP", "uri": "URI", "email": "email"}
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})([hdwy])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
@@ -32,6 +39,31 @@ class San:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in `text` (U+0000–U+001F, U+007F–U+009F) spelled `U+000A`, or None."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def _a_label(label: str) -> str | None:
+    """Why `xn--…` is not a real A-label (punycode that decodes to a valid IDN label), or None."""
+    encoded = label[4:]
+    try:
+        decoded = encoded.encode("ascii").decode("punycode")
+    except UnicodeError:
+        return "is not valid punycode"
+    if decoded.isascii():
+        return "decodes to an ASCII label, which is never written as punycode"
+    if decoded.encode("punycode").decode("ascii") != encoded:
+        return "is not punycode in its canonical form"
+    bad = next((c for c in decoded if c != "-" and unicodedata.category(c) not in _U_LABEL_CATEGORIES), None)
+    if bad is not None:
+        return f"decodes to a label holding U+{ord(bad):04X}, which a DNS name cannot hold"
+    if not unicodedata.is_normalized("NFC", decoded):
+        return "decodes to a label that is not in Unicode normal form C"
+    return None
 
 
 def dns_name(text: str) -> str:
@@ -54,8 +86,12 @@ def dns_name(text: str) -> str:
             raise ValueError(f"{text!r}: a wildcard may only be the whole first label (*.example.com)")
         if len(label) > 63:
             raise ValueError(f"{text!r}: the label {label[:12]}… is longer than 63 characters")
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise ValueError(f"{text!r} is not a DNS name, IP address, URI or e-mail address")
+        if label.startswith("xn--"):
+            problem = _a_label(label)
+            if problem is not None:
+                raise ValueError(f"{text!r}: the label {label!r} {problem}")
     return ascii_name
 
 
@@ -74,6 +110,40 @@ def _uri(text: str) -> str:
     if "://" in text and not host:
         raise ValueError(f"{text!r} is a URI without a host")
     return text
+
+
+def crl_url(text: str) -> str:
+    """A CRL distribution point: an absolute http, https or ldap URI with a host, in ASCII."""
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if not re.match(r"(?i)(https?|ldap)://", text):
+        raise ValueError(f"{shown!r} is not an absolute http, https or ldap URL (like "
+                         "http://pki.example.com/ca.crl)")
+    if not text.isascii() or any(c.isspace() for c in text) or control_character(text):
+        raise ValueError(f"{shown!r} is not a URL: it must be ASCII, without spaces or control characters "
+                         "(write an international host as punycode, xn--…)")
+    try:
+        parts = urlsplit(text)
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError(f"{shown!r} is not a valid URL ({exc})") from None
+    if not host:
+        raise ValueError(f"{shown!r} is a URL without a host")
+    if not _is_host(host):
+        raise ValueError(f"{shown!r}: the host {host!r} is not a DNS name or IP address")
+    return text
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        name = dns_name(host)
+    except ValueError:
+        return False
+    return not name.startswith("*") and not name.rpartition(".")[2].isdigit()
 
 
 def _email(text: str) -> str:

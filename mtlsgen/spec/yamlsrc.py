@@ -8,6 +8,8 @@ counting every node visited and the depth, and recording the line of every path.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import yaml
 
 from ..errors import SpecError
 from .files import FileProblem, read_regular
+from .names import control_character
 
 PathKey = tuple[str | int, ...]
 
@@ -22,12 +25,21 @@ MAX_NODES = 100_000  # far beyond any real spec, small enough to fail in millise
 MAX_DEPTH = 32
 MAX_BYTES = 4 * 1024 * 1024
 
+# Characters YAML refuses (C0 but tab and line ends, DEL, C1, U+FFFE/FFFF), and three it reads as line
+# breaks where an editor shows none (NEL U+0085, LINE SEPARATOR U+2028, PARAGRAPH SEPARATOR U+2029): one
+# of those ends a comment or starts a key that the editor shows inside the line before. Found before
+# parsing, so the error names the line; PyYAML's own error counts from the start and spans two lines.
+_NOT_YAML = re.compile(r"[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_HIDDEN_BREAKS = {"\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")  # lines as editors number them
+
 
 class Source:
     """A loaded YAML document: its value and the 1-based line of every path in it."""
 
     def __init__(self, path: Path, value: Any, lines: dict[PathKey, int]) -> None:
         self.path = path
+        self.name = shown(path.name)
         self.value = value
         self.lines = lines
 
@@ -40,7 +52,7 @@ class Source:
         return 1
 
     def error(self, path: PathKey, reason: str) -> SpecError:
-        where = f"{self.path.name}:{self.line_of(path)}"
+        where = f"{self.name}:{self.line_of(path)}"
         field = format_path(path)
         return SpecError(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
 
@@ -51,8 +63,28 @@ def format_path(path: PathKey) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = shown(part)
+            out += f".{text}" if out else text
     return out
+
+
+def shown(text: str) -> str:
+    """`text` as an error message may hold it: quoted and escaped when it has a control or another
+    character that does not print (a key or a file name with a newline would break the one line)."""
+    return text if text.isprintable() else repr(text)
+
+
+class Lines:
+    """The 1-based line of a position in a text, as an editor numbers lines (CRLF, LF or CR)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+
+    def at(self, position: int) -> int:
+        return bisect_right(self.starts, position)
+
+    def of(self, mark: yaml.Mark | None) -> int:
+        return self.at(mark.index) if mark is not None else 1
 
 
 class _Loader(yaml.SafeLoader):
@@ -67,14 +99,15 @@ class _Loader(yaml.SafeLoader):
 
 
 class _Builder:
-    def __init__(self, source_name: str) -> None:
+    def __init__(self, source_name: str, lines: Lines) -> None:
         self.name = source_name
+        self.numbering = lines
         self.loader = yaml.SafeLoader("")
         self.visited = 0
         self.lines: dict[PathKey, int] = {}
 
     def fail(self, node: yaml.Node, reason: str) -> SpecError:
-        return SpecError(f"{self.name}:{node.start_mark.line + 1}: {reason}")
+        return SpecError(f"{self.name}:{self.numbering.of(node.start_mark)}: {reason}")
 
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.visited += 1
@@ -83,7 +116,7 @@ class _Builder:
                                   "(aliases nested too deep?); refusing to load it")
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels; refusing to load it")
-        self.lines.setdefault(path, node.start_mark.line + 1)
+        self.lines.setdefault(path, self.numbering.of(node.start_mark))
         if isinstance(node, yaml.MappingNode):
             return self.build_mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -112,7 +145,7 @@ class _Builder:
                 raise self.fail(key_node, f"{field}: duplicate key (first set on line {first}); "
                                           "YAML would silently keep only the last one")
             key_path: PathKey = (*path, key)
-            self.lines[key_path] = key_node.start_mark.line + 1
+            self.lines[key_path] = self.numbering.of(key_node.start_mark)
             result[key] = self.build(value_node, key_path, depth + 1)
         for k, v in merged.items():
             result.setdefault(k, v)
@@ -125,19 +158,34 @@ def load_yaml(path: Path) -> Source:
         raw = read_regular(path, limit=MAX_BYTES)
     except FileProblem as exc:
         if str(exc) == "does not exist":
-            raise SpecError(f"{path}: no such file (run `mtlsgen init {path}` to create one)") from None
-        raise SpecError(f"{path}: the spec {exc}") from None
+            raise SpecError(f"{shown(str(path))}: no such file (run `mtlsgen init {shown(str(path))}` to "
+                            "create one)") from None
+        raise SpecError(f"{shown(str(path))}: the spec {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(f"{path.name}:{line}: not UTF-8 text") from exc
+        before = raw[: exc.start].decode("utf-8")
+        line = Lines(before).at(len(before))
+        raise SpecError(f"{shown(path.name)}:{line}: not UTF-8 text") from exc
     return parse_yaml(text, path)
 
 
 def parse_yaml(text: str, path: Path) -> Source:
     """Parse `text` as the spec file `path` (named in errors; not read)."""
-    builder = _Builder(path.name)
+    name = shown(path.name)
+    lines = Lines(text)
+    builder = _Builder(name, lines)
+    bad = _NOT_YAML.search(text)
+    if bad is not None:
+        line = lines.at(bad.start())
+        column = bad.start() - max(text.rfind("\n", 0, bad.start()), text.rfind("\r", 0, bad.start()))
+        char = bad.group()
+        code = f"U+{ord(char):04X}"
+        what = (f"a {_HIDDEN_BREAKS[char]} ({code}), which YAML reads as a line break no editor shows"
+                if char in _HIDDEN_BREAKS else
+                f"{'a control character' if control_character(char) else 'a character'} ({code}), "
+                "which YAML does not allow")
+        raise SpecError(f"{name}:{line}: invalid YAML: column {column} holds {what}; remove it")
     try:
         loader = _Loader(text)
         try:
@@ -145,24 +193,25 @@ def parse_yaml(text: str, path: Path) -> Source:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        line = lines.of(exc.problem_mark or exc.context_mark)
         reason = exc.problem or exc.context or "invalid YAML"
-        if exc.problem and exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
-            reason += f" ({exc.context} started on line {exc.context_mark.line + 1})"  # an unclosed [ or {
-        raise SpecError(f"{path.name}:{line}: invalid YAML: {reason}") from exc
+        if exc.problem and exc.context and exc.context_mark and lines.of(exc.context_mark) != line:
+            reason += f" ({exc.context} started on line {lines.of(exc.context_mark)})"  # an unclosed [ or {
+        raise SpecError(f"{name}:{line}: invalid YAML: {reason}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses, should one pass the check above
+        raise SpecError(f"{name}:{lines.at(exc.position)}: invalid YAML: the character "
+                        f"U+{exc.character:04X} is not allowed") from exc
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path.name}:1: invalid YAML: {exc}") from exc
+        reason = " ".join(str(exc).split())
+        raise SpecError(f"{name}:1: invalid YAML: {reason}") from exc
     except RecursionError:  # the composer recurses once per level: `[[[[...]]]]` thousands deep
-        raise SpecError(f"{path.name}:1: nesting too deep; refusing to load it") from None
+        raise SpecError(f"{name}:1: nesting too deep; refusing to load it") from None
     if node is None:
-        raise SpecError(f"{path.name}:1: the file is empty; it needs at least `version: 1`")
+        raise SpecError(f"{name}:1: the file is empty; it needs at least `version: 1`")
     try:
         value = builder.build(node, (), 0)
     except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else 1
-        raise SpecError(f"{path.name}:{line}: invalid YAML value: {exc.problem}") from exc
+        raise SpecError(f"{name}:{lines.of(exc.problem_mark)}: invalid YAML value: {exc.problem}") from exc
     except RecursionError:
-        raise SpecError(f"{path.name}:1: nesting too deep; refusing to load it") from None
+        raise SpecError(f"{name}:1: nesting too deep; refusing to load it") from None
     return Source(path, value, builder.lines)
