@@ -150,9 +150,10 @@ def check_imported(inputs: Inputs, entry: Entry) -> None:
         is_ca = False
     if not is_ca:
         raise PlanError(f"ca.import.cert: {imp.cert.name} is not a CA certificate (no basicConstraints CA:TRUE)")
-    if s.cert.not_valid_before_utc > inputs.now:
-        raise PlanError(f"ca.import.cert: {imp.cert.name} is not valid before {s.cert.not_valid_before_utc:%Y-%m-%d %H:%M} "
-                        "UTC; what it issued now would be refused until then")
+    starts = s.cert.not_valid_before_utc
+    if starts > inputs.now:
+        raise PlanError(f"ca.import.cert: {imp.cert.name} is not valid before {starts:%Y-%m-%d %H:%M} UTC; "
+                        "what it issued now would be refused until then")
     _lint_imported(imp.cert.name, imp.key.name, s.cert, s.key.value)
 
 
