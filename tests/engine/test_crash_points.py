@@ -22,23 +22,11 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 import mtlsgen
 from tests.helpers.common import public_key_of
-from tests.helpers.engine import assert_verifies, cert, write
+from tests.helpers.engine import STORES_AND_CRL_SPEC, assert_verifies, cert, write
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (.ci/run installs it)")
 
-SPEC = """
-version: 1
-ca: {key: ecdsa-p256, crl: {validity: 30d}}
-defaults: {key: ecdsa-p256}
-servers:
-  api:
-    sans: [api.example.com]
-    keystore: {formats: [pkcs12]}
-    truststore: {formats: [pkcs12]}
-clients:
-  alice: {}
-  bob: {}
-"""
+SPEC = STORES_AND_CRL_SPEC
 MAX_RENAMES = 80  # far more than any scenario makes; reaching it means the run never completed
 
 
@@ -74,6 +62,16 @@ def _check_converged(folder: Path, ca_keys: set[bytes] | None) -> None:
     assert store.cert is not None and store.cert.certificate == cert(out / "api" / "tls.crt")
 
 
+def _applied(folder: Path, then: str | None = None) -> None:
+    """SPEC applied in `folder`; then the spec edited to `then` (the change the killed run carries out)."""
+    folder.mkdir(parents=True)
+    write(folder / "pki.yaml", SPEC)
+    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"))
+    if then is not None:
+        assert then != SPEC, "the edit must change the spec"
+        write(folder / "pki.yaml", then)
+
+
 def _first_run(folder: Path) -> tuple[str, ...]:
     folder.mkdir(parents=True)
     write(folder / "pki.yaml", SPEC)
@@ -81,25 +79,17 @@ def _first_run(folder: Path) -> tuple[str, ...]:
 
 
 def _reissue(folder: Path) -> tuple[str, ...]:
-    folder.mkdir(parents=True)
-    write(folder / "pki.yaml", SPEC)
-    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"))
-    write(folder / "pki.yaml", SPEC.replace("sans: [api.example.com]", "sans: [api.example.com, new.example.com]"))
+    _applied(folder, SPEC.replace("sans: [api.example.com]", "sans: [api.example.com, new.example.com]"))
     return ()
 
 
 def _replace_ca(folder: Path) -> tuple[str, ...]:
-    folder.mkdir(parents=True)
-    write(folder / "pki.yaml", SPEC)
-    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"))
+    _applied(folder)
     return ("--replace", "ca")
 
 
 def _revoke(folder: Path) -> tuple[str, ...]:
-    folder.mkdir(parents=True)
-    write(folder / "pki.yaml", SPEC)
-    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"))
-    write(folder / "pki.yaml", SPEC.replace("  bob: {}", "  bob: {revoked: true}"))
+    _applied(folder, SPEC.replace("  bob: {key_rotation: never}", "  bob: {revoked: true}"))
     return ()
 
 

@@ -10,21 +10,9 @@ from pathlib import Path
 import pytest
 
 import mtlsgen
-from tests.helpers.engine import snapshot, spec_at, write
+from tests.helpers.engine import STORES_AND_CRL_SPEC, snapshot, spec_at, write
 
-SPEC = """
-version: 1
-ca: {key: ecdsa-p256, crl: {validity: 30d}}
-defaults: {key: ecdsa-p256}
-servers:
-  api:
-    sans: [api.example.com]
-    keystore: {formats: [pkcs12]}
-    truststore: {formats: [pkcs12]}
-clients:
-  alice: {}
-  bob: {key_rotation: never}
-"""
+SPEC = STORES_AND_CRL_SPEC
 
 
 def _edit(old: str, new: str) -> Callable[[Path], None]:

@@ -50,6 +50,22 @@ clients:
 """
 
 
+# A CA with a CRL, a server with both stores, two clients: every kind of file apply writes.
+STORES_AND_CRL_SPEC = """
+version: 1
+ca: {key: ecdsa-p256, crl: {validity: 30d}}
+defaults: {key: ecdsa-p256}
+servers:
+  api:
+    sans: [api.example.com]
+    keystore: {formats: [pkcs12]}
+    truststore: {formats: [pkcs12]}
+clients:
+  alice: {}
+  bob: {key_rotation: never}
+"""
+
+
 def utcnow() -> datetime:
     """Now, in whole seconds (certificates keep whole seconds, so date arithmetic stays exact)."""
     return datetime.now(timezone.utc).replace(microsecond=0)
