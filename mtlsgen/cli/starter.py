@@ -1,8 +1,19 @@
-"""The commented starter spec that `mtlsgen init` writes."""
+"""The commented starter spec that `mtlsgen init` writes.
 
-STARTER_SPEC = """\
-# Editor completion: `mtlsgen schema > pki.schema.json`, then make the next line the first:
-# yaml-language-server: $schema=pki.schema.json
+Its first line is a yaml-language-server modeline naming the schema the installed package ships
+(mtlsgen/spec/pki.schema.json) by absolute file URI: it resolves offline, right after `init`. A spec
+shared with others is better served by a copy beside it: `mtlsgen export schema DIR` writes one, and the
+modeline becomes `$schema=pki.schema.json`.
+"""
+
+from pathlib import Path
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "spec" / "pki.schema.json"
+MODELINE_PREFIX = "# yaml-language-server: $schema="
+
+STARTER_SPEC = f"{MODELINE_PREFIX}{SCHEMA_PATH.as_uri()}\n" + """\
+# Editor help comes from the schema above. Sharing this file? `mtlsgen export schema .` copies the schema
+# here: then write `$schema=pki.schema.json` on the first line.
 # mtlsgen spec: `mtlsgen plan` shows what would change, `mtlsgen apply` writes it.
 version: 1
 output: certs                     # relative to this file

@@ -336,7 +336,8 @@ class _Resolver:
         password = self.password((*path, kind, "password"), raw.password) or Password(
             "generate", where=f"{self.src.name}:{self.src.line_of((*path, kind))}: "
                               f"{format_path((*path, kind))}")
-        return StoreSpec(kind, formats, password, raw.alias or name, raw.profile)
+        profile: Literal["modern", "legacy"] = "legacy" if raw.profile == "legacy" else "modern"  # aliases resolved
+        return StoreSpec(kind, formats, password, raw.alias or name, profile)
 
     def password(self, path: PathKey, raw: Any) -> Password | None:
         where = f"{self.src.name}:{self.src.line_of(path)}: {format_path(path)}"

@@ -71,6 +71,27 @@ def _alias(text: str) -> str:
     return text
 
 
+# cert-manager's PKCS#12 profile names (spec.keystores.pkcs12.profile) for the same algorithms. Its
+# Modern2023 (go-pkcs12) is PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC with a SHA-256 MAC, as `modern`; it
+# encrypts with 2,048 PBKDF2 iterations where mtlsgen uses 10,000 (crypto/stores.py; the MAC has 2,048 in
+# both). Each file records its counts, and readers follow them. LegacyDES is 3DES with a SHA-1 MAC, as
+# `legacy`. LegacyRC2 encrypts certificates with RC2-40, which mtlsgen never writes.
+PROFILE_ALIASES: dict[str, str] = {"Modern2023": "modern", "LegacyDES": "legacy"}
+PROFILES: tuple[str, ...] = (*get_args(Profile), *PROFILE_ALIASES)
+
+
+def _profile(text: str) -> str:
+    if text in get_args(Profile):
+        return text
+    if text in PROFILE_ALIASES:
+        return PROFILE_ALIASES[text]
+    if text == "LegacyRC2":
+        raise ValueError("'LegacyRC2': mtlsgen does not write RC2-40 stores (weak, and OpenSSL 3 needs -legacy "
+                         "to read them); use legacy (LegacyDES: 3DES, read by Java 8 and OpenSSL alike)")
+    raise ValueError(f"{text!r} is not a store profile: use 'modern' or 'legacy' (cert-manager's names "
+                     f"{' and '.join(PROFILE_ALIASES)} are accepted too)")
+
+
 def _country(text: str) -> str:
     if not re.fullmatch(r"[A-Z]{2}", text):
         raise ValueError(f"{text!r} is not a two-letter country code in capitals, like US")
@@ -90,6 +111,12 @@ Alias = Annotated[str, AfterValidator(_alias), WithJsonSchema({
     "description": "default: the entry's name; lowercase, as Java stores it"})]
 Country = Annotated[str, AfterValidator(_country), WithJsonSchema({
     "type": "string", "pattern": r"^[A-Z]{2}$", "description": "two-letter country code"})]
+StoreProfile = Annotated[str, AfterValidator(_profile), WithJsonSchema({
+    "enum": list(PROFILES),
+    "description": "modern (= cert-manager's Modern2023): PBES2/PBKDF2-HMAC-SHA256 (10,000 rounds)/AES-256-CBC "
+                   "with a SHA-256 MAC (2,048 iterations); legacy (= LegacyDES): 3DES with a SHA-1 MAC, for Java "
+                   "before 8u301. LegacyRC2 is refused",
+    "default": "modern"})]
 SanText = Annotated[str, AfterValidator(lambda s: str(parse_san(s))), Field(
     description="DNS name, IP address, URI (with ://) or e-mail; DNS:, IP:, URI:, email: force the type")]
 
@@ -131,73 +158,107 @@ PasswordSource = Annotated[
 ]
 
 
+# One sentence per field: editors show it on hover (docs/spec.md says the same at length).
+_KEY = "key type; inherited from defaults.key, else ecdsa-p256. RSA below 2048 bits is refused"
+_VALIDITY = "lifetime: <n>h, <n>d, <n>w or <n>y (365 days); default: root 10y, intermediates 5y, leaves 365d"
+_RENEW = "renew this long before expiry (30d) or at this share of the lifetime left (33%, the default)"
+_SUBJECT = "subject attributes (C, ST, L, O, OU), merged attribute by attribute over defaults.subject"
+_CN = "common name; default: root 'mtlsgen Root CA', servers their first DNS SAN, others the entry's name"
+_PATH_LENGTH = "basicConstraints pathLenConstraint: how many CAs may sit below this one"
+_CRL = "write ca.crl for this CA ({validity, url}); url goes into every leaf it issues"
+_ISSUER = "name of the issuing CA: ca (the root, default) or an intermediate"
+_ROTATION = "always: a new key whenever the certificate is reissued (default); never: keep the key"
+
+
 class Subject(_Strict):
-    C: Country | None = None
-    ST: str | None = Field(None, min_length=1, max_length=128)
-    L: str | None = Field(None, min_length=1, max_length=128)
-    O: str | None = Field(None, min_length=1, max_length=64)  # noqa: E741 - X.500 attribute name
-    OU: str | None = Field(None, min_length=1, max_length=64)
+    """Subject attributes besides the CN."""
+
+    C: Country | None = Field(None, description="country: two capital letters, like US (quote NO)")
+    ST: str | None = Field(None, min_length=1, max_length=128, description="state or province")
+    L: str | None = Field(None, min_length=1, max_length=128, description="locality (city)")
+    O: str | None = Field(None, min_length=1, max_length=64,  # noqa: E741 - X.500 attribute name
+                          description="organisation")
+    OU: str | None = Field(None, min_length=1, max_length=64, description="organisational unit")
 
 
 class Store(_Strict):
-    formats: list[StoreFormat] = Field(default=["pkcs12"], min_length=1)
+    """A PKCS#12 and/or JKS store; its password is generated unless given."""
+
+    formats: list[StoreFormat] = Field(default=["pkcs12"], min_length=1, description=(
+        "pkcs12 (keystore.p12) and/or jks (keystore.jks; needs mtlsgen[jks])"))
     password: PasswordSource | None = Field(None, description="default: {generate: true}")
-    alias: Alias | None = None
-    profile: Profile = "modern"
+    alias: Alias | None = Field(None, description="the key's alias (keystores); default: the entry's name")
+    profile: StoreProfile = "modern"
 
 
 class Defaults(_Strict):
-    key: Key | None = None
-    validity: Duration | None = None
-    renew_before: RenewBefore | None = None
-    subject: Subject | None = None
-    key_rotation: KeyRotation | None = None
+    """Inherited by every entry (the CA too) unless it sets its own."""
+
+    key: Key | None = Field(None, description=_KEY)
+    validity: Duration | None = Field(None, description=_VALIDITY)
+    renew_before: RenewBefore | None = Field(None, description=_RENEW)
+    subject: Subject | None = Field(None, description=_SUBJECT)
+    key_rotation: KeyRotation | None = Field(None, description=_ROTATION)
 
 
 class Import(_Strict):
+    """An existing CA to issue with; mtlsgen never writes, moves or renews its files."""
+
     cert: str = Field(min_length=1, description="PEM certificate of an existing CA (relative to the spec)")
     key: str = Field(min_length=1, description="its PEM private key")
-    password: PasswordSource | None = None
+    password: PasswordSource | None = Field(None, description="the key's password, if it is encrypted")
 
 
 class Crl(_Strict):
-    validity: Duration = "30d"
+    """A certificate revocation list for this CA."""
+
+    validity: Duration = Field("30d", description="how long each CRL is valid; rewritten when a third remains")
     url: Annotated[str, AfterValidator(crl_url)] | None = Field(
         None, description="written into leaves as their CRL distribution point")
 
 
 class _Issuing(_Strict):
-    cn: str | None = Field(None, min_length=1, max_length=64)
-    key: Key | None = None
-    validity: Duration | None = None
-    renew_before: RenewBefore | None = None
-    subject: Subject | None = None
-    path_length: int | None = Field(None, ge=0, le=16)
-    crl: Crl | None = None
+    cn: str | None = Field(None, min_length=1, max_length=64, description=_CN)
+    key: Key | None = Field(None, description=_KEY)
+    validity: Duration | None = Field(None, description=_VALIDITY)
+    renew_before: RenewBefore | None = Field(None, description=_RENEW)
+    subject: Subject | None = Field(None, description=_SUBJECT)
+    path_length: int | None = Field(None, ge=0, le=16, description=_PATH_LENGTH)
+    crl: Crl | None = Field(None, description=_CRL)
 
 
 class Ca(_Issuing):
-    import_: Import | None = Field(None, alias="import")
+    """The root CA; its folder is <output>/ca/."""
+
+    import_: Import | None = Field(None, alias="import", description="use an existing CA: {cert, key, password}")
 
 
 class Intermediate(_Issuing):
-    issuer: str = "ca"
+    """An issuing CA under the root or another intermediate."""
+
+    issuer: str = Field("ca", description=_ISSUER)
 
 
 class Leaf(_Strict):
-    cn: str | None = Field(None, min_length=1, max_length=64)
-    sans: list[SanText] | None = None
-    key: Key | None = None
-    validity: Duration | None = None
-    renew_before: RenewBefore | None = None
-    subject: Subject | None = None
-    usages: list[Usage] | None = Field(None, min_length=1)
-    issuer: str = "ca"
-    key_rotation: KeyRotation | None = None
-    key_password: PasswordSource | None = None
-    revoked: bool = False
-    keystore: Store | None = None
-    truststore: Store | None = None
+    """A server or client certificate; its folder is <output>/<name>/."""
+
+    cn: str | None = Field(None, min_length=1, max_length=64, description=_CN)
+    sans: list[SanText] | None = Field(None, description="subjectAltNames; default: [cn]")
+    key: Key | None = Field(None, description=_KEY)
+    validity: Duration | None = Field(None, description=_VALIDITY)
+    renew_before: RenewBefore | None = Field(None, description=_RENEW)
+    subject: Subject | None = Field(None, description=_SUBJECT)
+    usages: list[Usage] | None = Field(None, min_length=1, description="extended key usage; default: servers "
+                                       "[serverAuth], clients [clientAuth]")
+    issuer: str = Field("ca", description=_ISSUER)
+    key_rotation: KeyRotation | None = Field(None, description=_ROTATION)
+    key_password: PasswordSource | None = Field(None, description="encrypt tls.key (PKCS#8, AES-256-CBC) "
+                                                "with this password")
+    revoked: bool = Field(False, description="put the certificate's serial into its issuer's ca.crl and "
+                                            "remove the entry's folder")
+    keystore: Store | None = Field(None, description="key + chain under alias: {formats, password, alias, profile}")
+    truststore: Store | None = Field(None, description="the roots of the peers' chains: {formats, password, "
+                                     "profile}")
 
 
 class SpecFile(_Strict):
@@ -206,13 +267,14 @@ class SpecFile(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
                               title="mtlsgen spec", populate_by_name=True)
 
-    version: Literal[1]
-    output: str = Field("certs", min_length=1, description="relative to the spec file")
-    defaults: Defaults = Field(default_factory=Defaults)
-    ca: Ca = Field(default_factory=Ca)
-    intermediates: dict[str, Intermediate] = {}
-    servers: dict[str, Leaf] = {}
-    clients: dict[str, Leaf] = {}
+    version: Literal[1] = Field(description="the spec format's version: 1")
+    output: str = Field("certs", min_length=1, description="the certificate folder, relative to the spec file")
+    defaults: Defaults = Field(default_factory=Defaults, description="inherited by every entry: key, validity, "
+                               "renew_before, subject, key_rotation")
+    ca: Ca = Field(default_factory=Ca, description="the root CA (or import: an existing one)")
+    intermediates: dict[str, Intermediate] = Field({}, description="issuing CAs by name")
+    servers: dict[str, Leaf] = Field({}, description="server certificates by name (the folder's name)")
+    clients: dict[str, Leaf] = Field({}, description="client certificates by name (the folder's name)")
 
     @field_validator("intermediates", "servers", "clients", mode="before")
     @classmethod
@@ -235,7 +297,14 @@ class SpecFile(_Strict):
         return value
 
 
+# A placeholder until the project has a home: an identifier, never fetched (editors follow the modeline).
+SCHEMA_ID = "https://mtlsgen.example/schema/v1/pki.schema.json"
+# The schema as shipped in the wheel (mtlsgen/spec/pki.schema.json) and committed (schema/pki.schema.json):
+# both are `mtlsgen schema`'s output, which tests/spec/test_schema.py checks.
+SCHEMA_FILE = "pki.schema.json"
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema editors use to validate and complete spec files."""
     schema = SpecFile.model_json_schema(by_alias=True)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+import idna
 from cryptography import x509
 
 SanKind = Literal["DNS", "IP", "URI", "email"]
@@ -24,6 +25,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: Unicode's cate
 # other caseless letters, combining marks, digits and the hyphen. Upper case, spaces, punctuation,
 # symbols and controls decode from punycode too, but no registry issues them.
 _U_LABEL_CATEGORIES = frozenset({"Ll", "Lo", "Lm", "Mn", "Mc", "Nd"})
+_JOINERS = frozenset("-\u200c\u200d")
 _PREFIXES: dict[str, SanKind] = {"dns": "DNS", "ip": "IP", "uri": "URI", "email": "email"}
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})([hdwy])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
@@ -58,7 +60,9 @@ def _a_label(label: str) -> str | None:
         return "decodes to an ASCII label, which is never written as punycode"
     if decoded.encode("punycode").decode("ascii") != encoded:
         return "is not punycode in its canonical form"
-    bad = next((c for c in decoded if c != "-" and unicodedata.category(c) not in _U_LABEL_CATEGORIES), None)
+    # ZERO WIDTH (NON-)JOINER are allowed in context (IDNA 2008's CONTEXTJ): _idna_2008_label checks it.
+    bad = next((c for c in decoded if c not in _JOINERS and unicodedata.category(c) not in _U_LABEL_CATEGORIES),
+               None)
     if bad is not None:
         return f"decodes to a label holding U+{ord(bad):04X}, which a DNS name cannot hold"
     if not unicodedata.is_normalized("NFC", decoded):
@@ -66,13 +70,33 @@ def _a_label(label: str) -> str | None:
     return None
 
 
+def _idna_2008(text: str, name: str) -> str:
+    """An internationalised name as A-labels: IDNA 2008 with UTS #46 mapping, non-transitional (as browsers).
+
+    `straße.de` is `xn--strae-oqa.de` (IDNA 2003 made it `strasse.de`, another host); symbols and emoji
+    (`☃.net`) are refused, as are labels breaking IDNA 2008's bidi and context rules.
+    """
+    wildcard, rest = ("*.", name[2:]) if name.startswith("*.") else ("", name)
+    try:
+        return wildcard + idna.encode(rest, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError as exc:
+        reason = re.sub(r" at position \d+ (of|in) '[^']*'", "", str(exc)).replace("Codepoint ", "")
+        raise ValueError(f"{text!r} is not a valid internationalised DNS name under IDNA 2008 ({reason})") from None
+
+
+def _idna_2008_label(label: str) -> str | None:
+    """Why an A-label breaks IDNA 2008 (bidi, context rules, disallowed code points), or None."""
+    try:
+        idna.decode(label)
+    except idna.IDNAError as exc:
+        return f"is not valid under IDNA 2008 ({exc})"
+    return None
+
+
 def dns_name(text: str) -> str:
     """Canonical DNS name (lowercase, IDN as punycode), wildcard only as the whole first label."""
     name = text.rstrip(".") if text.endswith(".") and not text.endswith("..") else text
-    try:
-        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
-    except UnicodeError:
-        raise ValueError(f"{text!r} is not a valid internationalised DNS name") from None
+    ascii_name = name if name.isascii() else _idna_2008(text, name)
     ascii_name = ascii_name.lower()
     if len(ascii_name) > 253:
         raise ValueError(f"{text!r} is longer than 253 characters")
@@ -89,7 +113,7 @@ def dns_name(text: str) -> str:
         if not _LABEL.fullmatch(label):
             raise ValueError(f"{text!r} is not a DNS name, IP address, URI or e-mail address")
         if label.startswith("xn--"):
-            problem = _a_label(label)
+            problem = _a_label(label) or _idna_2008_label(label)
             if problem is not None:
                 raise ValueError(f"{text!r}: the label {label!r} {problem}")
     return ascii_name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +105,83 @@ def test_schema_output_is_stable() -> None:
     second = CliRunner().invoke(main, ["schema"]).stdout
     assert first == second
     assert first == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+# --- editor help: descriptions everywhere, shipped in the package, a modeline that resolves ---------------
+
+PACKAGED = REPO / "mtlsgen" / "spec" / "pki.schema.json"
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def _properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = [(f"(top).{name}", prop) for name, prop in schema["properties"].items()]
+    for model, definition in schema["$defs"].items():
+        found += [(f"{model}.{name}", prop) for name, prop in definition.get("properties", {}).items()]
+    return found
+
+
+def test_every_property_has_a_description(schema: dict[str, Any]) -> None:
+    missing = [where for where, prop in _properties(schema) if not prop.get("description")]
+    assert not missing, f"no description: {missing}"
+    assert len(_properties(schema)) > 50
+
+
+def test_schema_has_an_id_and_shows_defaults_and_enums(schema: dict[str, Any]) -> None:
+    assert schema["$id"].startswith("https://") and schema["$id"].endswith("/pki.schema.json")
+    store = schema["$defs"]["Store"]["properties"]
+    assert store["profile"]["default"] == "modern"
+    assert store["profile"]["enum"] == ["modern", "legacy", "Modern2023", "LegacyDES"]
+    assert store["formats"]["default"] == ["pkcs12"]
+    assert schema["properties"]["output"]["default"] == "certs"
+
+
+def test_the_package_ships_the_committed_schema() -> None:
+    assert PACKAGED.read_bytes() == SCHEMA_FILE.read_bytes(), "cp schema/pki.schema.json mtlsgen/spec/"
+
+
+def _validator() -> Any:
+    jsonschema = pytest.importorskip("jsonschema", reason="the test extra brings jsonschema")
+    committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(committed)
+    return jsonschema.Draft202012Validator(committed)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_validates_against_the_schema(example: Any) -> None:
+    import yaml
+
+    errors = [e.message for e in _validator().iter_errors(yaml.safe_load(example.read_text(encoding="utf-8")))]
+    assert not errors, errors
+
+
+def test_the_validator_flags_what_the_loader_refuses() -> None:
+    bad = {"version": 1, "servers": {"api": {"validty": "90d", "keystore": {"profile": "LegacyRC2"}}}}
+    messages = " ".join(e.message for e in _validator().iter_errors(bad))
+    assert "validty" in messages and "LegacyRC2" in messages
+
+
+def test_init_starter_has_a_modeline_that_resolves_to_the_schema(tmp_path: Any) -> None:
+    import yaml
+
+    from mtlsgen.cli.starter import MODELINE_PREFIX
+    from tests.helpers.common import run_cli
+
+    spec = tmp_path / "pki.yaml"
+    assert run_cli("init", spec).returncode == 0
+    first = spec.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith(MODELINE_PREFIX)
+    target = first.removeprefix(MODELINE_PREFIX)
+    assert target.startswith("file://")
+    resolved = Path(target.removeprefix("file://"))
+    assert resolved.is_file() and json.loads(resolved.read_text(encoding="utf-8")) == json.loads(
+        SCHEMA_FILE.read_text(encoding="utf-8"))
+    errors = [e.message for e in _validator().iter_errors(yaml.safe_load(spec.read_text(encoding="utf-8")))]
+    assert not errors, errors
+
+
+def test_export_schema_writes_the_schema_beside_a_shared_spec(tmp_path: Any) -> None:
+    from tests.helpers.common import run_cli
+
+    result = run_cli("export", "schema", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pki.schema.json").read_bytes() == SCHEMA_FILE.read_bytes()
