@@ -24,7 +24,8 @@ openssl req -x509 -sha256 -days 3650 -newkey rsa:4096 -keyout rootCA.key -out ro
   -passout pass:$P -subj "/CN=Example Root CA" 2>/dev/null
 openssl req -new -newkey rsa:4096 -keyout server.key -out server.csr -passout pass:$P \
   -subj "/CN=api-server.example.com" 2>/dev/null
-printf 'authorityKeyIdentifier=keyid,issuer\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:api-server.example.com,DNS:localhost,IP:127.0.0.1\n' > server.ext
+printf 'authorityKeyIdentifier=keyid,issuer\nbasicConstraints=CA:FALSE\n' > server.ext
+printf 'subjectAltName=DNS:api-server.example.com,DNS:localhost,IP:127.0.0.1\n' >> server.ext
 openssl x509 -req -CA rootCA.crt -CAkey rootCA.key -in server.csr -out server.crt -days 365 \
   -CAcreateserial -extfile server.ext -passin pass:$P 2>/dev/null
 openssl pkcs12 -export -out server.p12 -name api-server -inkey server.key -in server.crt \

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import median_seconds, report
 
-from mtlsgen.pki import generate_key
+from mtlsgen.crypto.keys import generate_key
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
@@ -52,7 +53,9 @@ def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (
     """
     _require_extras(spec)
     now = now or datetime.now(timezone.utc)
-    if not spec.output.is_dir():
+    # os.path.isdir, not Path.is_dir: it is False for any OSError (a name too long, a loop), which
+    # read_state then reports in one line.
+    if not os.path.isdir(spec.output):
         # The lock needs the folder; plan first, so that a plan error creates nothing at all.
         make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune)
         ensure_output(spec.output)

@@ -60,6 +60,6 @@ def test_wheel_from_the_sdist_has_schema_license_and_metadata(sdist: Path, tmp_p
     classifiers = metadata.get_all("Classifier") or []
     for version in ("3.10", "3.11", "3.12", "3.13"):
         assert f"Programming Language :: Python :: {version}" in classifiers
-    assert {"Operating System :: OS Independent", "Typing :: Typed"} <= set(classifiers)
+    assert {"Operating System :: POSIX", "Typing :: Typed"} <= set(classifiers)
     assert any(dep.startswith("idna") for dep in metadata.get_all("Requires-Dist") or [])
     assert metadata.get_all("Project-URL")

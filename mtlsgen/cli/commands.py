@@ -14,14 +14,24 @@ import click
 
 from .. import __version__
 from ..errors import MtlsgenError
-from .console import make_console
 from .output_override import output_option
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..engine.apply import Progress
     from ..engine.changes import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
+    """cli/console.py's, imported on first use: `--version`, `--help` and `validate` never load rich."""
+    from .console import make_console as make
+
+    return make(stderr=stderr, no_color=no_color)
+
+
 SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")
 
 

@@ -4,7 +4,9 @@ Everything it writes, chmods or removes is named by the plan's changes, and ever
 (kept keys and certificates, chains, trusted roots, passwords, CRL contents, the time) comes with
 them: it reads no file, no password source and no clock. Keys are generated first, in parallel
 threads (cryptography releases the GIL while it searches for RSA primes), then certificates issuers
-first, then files, each written atomically.
+first, then files, each written atomically, all in one fsio.Batch: every temporary file written,
+then all fsynced together in threads, then the renames (and chmods and deletions) in the order the
+plan's changes ask for, then one fsync per folder.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ from ..crypto.certs import issue_ca, issue_leaf, signed_by
 from ..crypto.crl import issue_crl
 from ..crypto.keys import PrivateKey, generate_key
 from ..crypto.pem import certs_pem, crl_pem, crls_pem, key_pem
-from ..crypto.stores import keystore_jks, keystore_p12, truststore_jks, truststore_p12
+from ..crypto.stores import (
+    keystore_jks,
+    keystore_p12,
+    truststore_jks,
+    truststore_p12,
+)
 from ..errors import BlockedError, DamagedKeyError
 from .changes import Action, CertRef, Change, Plan
-from .fsio import Folder, ensure_output
+from .fsio import Batch, Folder, ensure_output
 from .layout import (
     CA_CRL,
     CA_CRT,
@@ -78,6 +85,9 @@ class _Executor:
         self.written: list[Path] = []
         self.removed: list[Path] = []
         self.folders: dict[str, Folder] = {}
+        # Every write and removal goes through one batch: temporary files first, one parallel fsync,
+        # then the renames, chmods and deletions in the order asked for (fsio.Batch).
+        self.batch = Batch()
 
     def run(self) -> ApplyResult:
         pending = self.plan.pending
@@ -95,6 +105,18 @@ class _Executor:
         ensure_output(self.layout.root)
         self.folders[""] = Folder.open_root(self.layout.root)
         try:
+            self.stage(pending)
+            self.batch.commit(max(4, self.workers * 4))  # fsync waits on the disk, not the CPU
+            for folder in self.folders.values():
+                folder.sync()  # makes the renames in it durable
+        finally:
+            for folder in self.folders.values():
+                folder.close()
+        return ApplyResult(pending, tuple(self.written), tuple(self.removed))
+
+    def stage(self, pending: tuple[Change, ...]) -> None:
+        """Every change into the batch: files written to temporary files, the rest queued in order."""
+        try:
             for change in pending:
                 if change.scope == "output":
                     self.write_output(change)
@@ -102,12 +124,9 @@ class _Executor:
                     self.remove(change)
                 else:
                     self.write_entry(change)
-            for folder in self.folders.values():
-                folder.sync()  # makes the renames in it durable
-        finally:
-            for folder in self.folders.values():
-                folder.close()
-        return ApplyResult(pending, tuple(self.written), tuple(self.removed))
+        except BaseException:  # Ctrl-C too: no temporary file is left behind
+            self.batch.discard()
+            raise
 
     def folder(self, name: str) -> Folder:
         if name not in self.folders:
@@ -117,7 +136,7 @@ class _Executor:
     def write_output(self, change: Change) -> None:
         root = self.folders[""]
         for name in change.chmod:
-            root.chmod(name, file_mode(name) if name else DIR_MODE)
+            self.chmod(root, name)
         if GITIGNORE in change.files:
             self.write(root, GITIGNORE, GITIGNORE_TEXT)
         for name in change.remove:
@@ -131,11 +150,19 @@ class _Executor:
         folder = self.folder(change.name)
         for name in change.remove:
             self.delete(folder, name)
-        if root.remove_folder_if_empty(change.name):
-            self.removed.append(folder.path)
+
+        def remove_folder() -> None:
+            if root.remove_folder_if_empty(change.name):
+                self.removed.append(folder.path)
+
+        self.batch.then(remove_folder)
+
+    def chmod(self, folder: Folder, name: str) -> None:
+        mode = file_mode(name) if name else DIR_MODE
+        self.batch.then(lambda: folder.chmod(name, mode))
 
     def delete(self, folder: Folder, name: str) -> None:
-        folder.remove(name)
+        self.batch.then(lambda: folder.remove(name))
         self.removed.append(folder.path / name)
 
     def generate_keys(self, changes: list[Change]) -> None:
@@ -174,7 +201,7 @@ class _Executor:
         return self.certs[ref.entry]
 
     def write(self, folder: Folder, name: str, data: bytes) -> None:
-        folder.write(name, data, mode=file_mode(name))
+        self.batch.write(folder, name, data, mode=file_mode(name))
         self.written.append(folder.path / name)
 
     def secret(self, change: Change, purpose: str) -> str:
@@ -194,7 +221,7 @@ class _Executor:
         entry = self.spec[change.name]
         folder = self.folder(entry.name)
         for name in change.chmod:
-            folder.chmod(name, file_mode(name) if name else DIR_MODE)
+            self.chmod(folder, name)
         if entry.is_ca:
             self.write_ca(change, folder)
         else:
@@ -217,7 +244,7 @@ class _Executor:
             elif name == CA_CRT:
                 self.write(folder, name, certs_pem([self.cert(anchor)]))
             elif name in STORE_FILES:
-                self.write(folder, name, self.store_bytes(change, name, [cert, *chain, self.cert(anchor)]))
+                self.write_store(change, folder, name, [cert, *chain, self.cert(anchor)])
             elif name == CA_CRL:  # a server's: its clients' CAs' CRLs, written (CAs come first) or kept
                 self.write(folder, name, crls_pem([self.crls[ca] for ca in change.materials.crl_bundle]))
             # password files are written by `secret` when a file that needs them is
@@ -228,9 +255,10 @@ class _Executor:
             # A new key is staged beside the old one, then the certificate, then the key renamed into
             # place: killed at any point, the folder holds the old CA or the new one, and the next plan
             # finishes or undoes the re-key (docs/spec.md, "Interrupted runs").
-            folder.write(CA_KEY_NEXT, key_pem(self.keys[name]), mode=file_mode(CA_KEY))
+            # In a batch the renames keep this order; every file is synced before the first of them.
+            self.batch.write(folder, CA_KEY_NEXT, key_pem(self.keys[name]), mode=file_mode(CA_KEY))
             self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
-            folder.rename(CA_KEY_NEXT, CA_KEY)
+            self.batch.then(lambda: folder.rename(CA_KEY_NEXT, CA_KEY))
             self.written.append(folder.path / CA_KEY)
         elif CA_KEY in change.files:  # adopting the key an interrupted re-key staged
             self.write(folder, CA_KEY, key_pem(self.keys[name]))
@@ -243,18 +271,18 @@ class _Executor:
                                         revoked=content.revoked, now=self.plan.now, validity=content.validity)
             self.write(folder, CA_CRL, crl_pem(self.crls[name]))
 
-    def store_bytes(self, change: Change, file_name: str, chain: list[x509.Certificate]) -> bytes:
+    def write_store(self, change: Change, folder: Folder, file_name: str, chain: list[x509.Certificate]) -> None:
         kind, fmt = STORE_FILES[file_name]
         entry = self.spec[change.name]
         store = entry.keystore if kind == "keystore" else entry.truststore
         assert store is not None
         password = self.secret(change, kind)
+        trusted = [(alias, self.cert(ref)) for alias, ref in change.materials.trusted]
         if kind == "keystore":
             key = self.keys[entry.name]
-            if fmt == "pkcs12":
-                return keystore_p12(key, chain, store.alias, password, store.profile)
-            return keystore_jks(key, chain, store.alias, password)
-        trusted = [(alias, self.cert(ref)) for alias, ref in change.materials.trusted]
-        if fmt == "pkcs12":
-            return truststore_p12(trusted, password, store.profile)
-        return truststore_jks(trusted, password)
+            data = (keystore_p12(key, chain, store.alias, password, store.profile) if fmt == "pkcs12"
+                    else keystore_jks(key, chain, store.alias, password))
+        else:
+            data = (truststore_p12(trusted, password, store.profile) if fmt == "pkcs12"
+                    else truststore_jks(trusted, password))
+        self.write(folder, file_name, data)
