@@ -11,12 +11,14 @@ import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..errors import MtlsgenError
-from ..spec.entries import Spec
+
+if TYPE_CHECKING:  # the spec's modules (cryptography, yaml) load only when a command reads a spec
+    from ..spec.entries import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KEY = "mtlsgen.output"

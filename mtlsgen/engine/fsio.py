@@ -76,31 +76,6 @@ class Folder:
             folder.chmod("", DIR_MODE)
         return folder
 
-    def write(self, name: str, data: bytes, *, mode: int) -> None:
-        """Replace `name` by `data` with permission bits `mode`; readers see old or new, never half."""
-        tmp = temp_name(name, secrets.token_hex(4))
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=self.fd)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path / name}: {exc.strerror}") from exc
-        try:
-            try:
-                os.fchmod(fd, mode)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            # rename replaces whatever entry `name` is, a link included, and never follows it
-            os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
-        except BaseException as exc:  # Ctrl-C too: leave no temporary file behind when we can
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=self.fd)
-            if isinstance(exc, OSError):
-                raise OutputError(f"cannot write {self.path / name}: {exc.strerror}") from exc
-            raise
-
     def stage(self, name: str, data: bytes, *, mode: int) -> str:
         """Write `data` to a new temporary file for `name` (not yet synced, not yet renamed); its name."""
         tmp = temp_name(name, secrets.token_hex(4))
@@ -194,7 +169,7 @@ class Batch:
 
     Until `commit`, nothing but temporary files is on disk. If anything fails or is interrupted
     (Ctrl-C included), the temporary files not yet renamed are removed; the renames already done
-    each put a whole, synced file in place, as Folder.write would have.
+    each put a whole, synced file in place.
     """
 
     def __init__(self) -> None:
