@@ -23,6 +23,7 @@ from mtlsgen.crypto.keys import generate_key
 from mtlsgen.crypto.stores import StoreContent
 from mtlsgen.engine.changes import CertRef
 from mtlsgen.engine.state import Loaded, State
+from tests.helpers.engine import ca_key_usage
 from tests.helpers.world import PASSWORD, World, fresh, spec_of, with_entry
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -602,9 +603,7 @@ def _foreign_ca(key: Any, *, key_cert_sign: bool = True) -> x509.Certificate:
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                .serial_number(1).not_valid_before(NOW - DAY).not_valid_after(NOW + 3650 * DAY)
                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=key_cert_sign,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True))
+               .add_extension(ca_key_usage(key_cert_sign=key_cert_sign), critical=True))
     return builder.sign(key, hashes.SHA256())
 
 

@@ -66,6 +66,13 @@ clients:
 """
 
 
+def ca_key_usage(*, key_cert_sign: bool = True) -> x509.KeyUsage:
+    """A CA's keyUsage, for CA certificates tests make outside mtlsgen (a company's CA, a P-224 one)."""
+    return x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                         data_encipherment=False, key_agreement=False, key_cert_sign=key_cert_sign, crl_sign=True,
+                         encipher_only=False, decipher_only=False)
+
+
 def utcnow() -> datetime:
     """Now, in whole seconds (certificates keep whole seconds, so date arithmetic stays exact)."""
     return datetime.now(timezone.utc).replace(microsecond=0)

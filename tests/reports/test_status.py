@@ -24,6 +24,7 @@ import mtlsgen
 from mtlsgen import load_spec
 from mtlsgen.cli.render import status_detail
 from tests.helpers.common import SMALL_SPEC, run_cli
+from tests.helpers.engine import ca_key_usage
 
 DAY = timedelta(days=1)
 
@@ -368,10 +369,7 @@ def _corporate_chain(folder: Path) -> None:
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-                .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                             key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                             key_cert_sign=True, crl_sign=True, encipher_only=False,
-                                             decipher_only=False), critical=True)
+                .add_extension(ca_key_usage(), critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(signer, hashes.SHA256()))
 

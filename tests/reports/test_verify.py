@@ -28,6 +28,7 @@ import mtlsgen
 from mtlsgen import load_spec
 from mtlsgen.reports.verify import verifier_detail
 from tests.helpers.common import SMALL_SPEC, key_keeping_spec, one_error_line, run_cli
+from tests.helpers.engine import ca_key_usage
 
 TS_PASSWORD = "truststore-secret"
 ENV = {"MTLSGEN_VERIFY_TS": TS_PASSWORD, "COLUMNS": "240"}
@@ -363,10 +364,7 @@ def _p224_ca(folder: Path) -> tuple[Path, Path]:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         key_cert_sign=True, crl_sign=True, encipher_only=False,
-                                         decipher_only=False), critical=True)
+            .add_extension(ca_key_usage(), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "p224.crt", folder / "p224.key"
