@@ -35,15 +35,15 @@ def _require_extras(spec: Spec) -> None:
 
 
 def plan(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (),
-         prune: bool = False) -> Plan:
+         prune: bool = False, rotate: Iterable[str] = ()) -> Plan:
     """What apply would do, and why; reads the output folder, writes nothing."""
     _require_extras(spec)
     return make_plan(spec, read_state(spec), now=now or datetime.now(timezone.utc),
-                     replace_names=replace, prune=prune)
+                     replace_names=replace, prune=prune, rotate=rotate)
 
 
 def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (), prune: bool = False,
-          progress: Progress | None = None, on_plan: Callable[[Plan], None] | None = None,
+          rotate: Iterable[str] = (), progress: Progress | None = None, on_plan: Callable[[Plan], None] | None = None,
           lock_timeout: float | None = None, on_wait: OnWait | None = None) -> tuple[Plan, ApplyResult]:
     """Make the output folder match `spec`: plan under the lock, then carry the plan out.
 
@@ -57,10 +57,10 @@ def apply(spec: Spec, *, now: datetime | None = None, replace: Iterable[str] = (
     # read_state then reports in one line.
     if not os.path.isdir(spec.output):
         # The lock needs the folder; plan first, so that a plan error creates nothing at all.
-        make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune)
+        make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune, rotate=rotate)
         ensure_output(spec.output)
     with output_lock(spec.output, timeout=lock_timeout, on_wait=on_wait):
-        the_plan = make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune)
+        the_plan = make_plan(spec, read_state(spec), now=now, replace_names=replace, prune=prune, rotate=rotate)
         if on_plan is not None:
             on_plan(the_plan)
         return the_plan, apply_plan(the_plan, progress=progress)

@@ -156,6 +156,8 @@ def schema() -> None:
 def _replace_option(func: F) -> F:
     func = click.option("--replace", "replace", multiple=True, metavar="NAME",
                         help="Re-key and reissue NAME (and what it issues) even if up to date; repeatable.")(func)
+    func = click.option("--rotate", "rotate", multiple=True, metavar="CA",
+                        help="Start rotating CA's key without an outage (docs: Rotating a CA); repeatable.")(func)
     return click.option("--prune", is_flag=True, help="Delete folders of entries no longer in the spec.")(func)
 
 
@@ -180,12 +182,13 @@ def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 none, 1 error).")
 @output_option
 @user_errors
-def plan(spec: Path, replace: tuple[str, ...], prune: bool, as_json: bool, detailed_exitcode: bool) -> None:
+def plan(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: bool, as_json: bool,
+         detailed_exitcode: bool) -> None:
     """Show what apply would do, and why; writes nothing."""
     from .._api import plan as make
     from .output_override import load as load_spec
 
-    the_plan = make(load_spec(spec), replace=replace, prune=prune)
+    the_plan = make(load_spec(spec), replace=replace, prune=prune, rotate=rotate)
     _print_plan(the_plan, as_json=as_json)
     _fail_if_blocked(the_plan)
     if detailed_exitcode and the_plan.pending:
@@ -209,8 +212,8 @@ def _fail_if_blocked(the_plan: Plan) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @output_option
 @user_errors
-def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock_timeout: str | None,
-          as_json: bool) -> None:
+def apply(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: bool, dry_run: bool,
+          lock_timeout: str | None, as_json: bool) -> None:
     """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
     from .._api import apply as run
     from .._api import plan as make
@@ -221,7 +224,7 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock
 
     loaded = load_spec(spec)
     if dry_run:
-        the_plan = make(loaded, replace=replace, prune=prune)
+        the_plan = make(loaded, replace=replace, prune=prune, rotate=rotate)
         _print_plan(the_plan, as_json=as_json)
         _fail_if_blocked(the_plan)
         return
@@ -237,7 +240,7 @@ def apply(spec: Path, replace: tuple[str, ...], prune: bool, dry_run: bool, lock
 
     try:
         with _progress(enabled=not as_json) as progress:
-            the_plan, result = run(loaded, replace=replace, prune=prune, progress=progress, on_plan=show,
+            the_plan, result = run(loaded, replace=replace, prune=prune, rotate=rotate, progress=progress, on_plan=show,
                                    lock_timeout=_seconds("--lock-timeout", lock_timeout), on_wait=_say_on_stderr)
     except MtlsgenError as exc:
         message = blocked_line(shown[0]) if isinstance(exc, BlockedError) else str(exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine.apply import ApplyResult
-from ..engine.changes import Action, Change, Plan
+from ..engine.changes import Action, Change, Plan, Rotation
 from ..reports.status import StatusReport
 from ..reports.verify import VerifyReport
 from .render import check_detail, status_detail, where
@@ -38,6 +38,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "summary": {a.value: counts[a] for a in Action},
         "pending": len(plan.pending),
         "warnings": list(plan.warnings),
+        "rotations": [rotation_json(r) for r in plan.rotations],
     }
 
 
@@ -67,7 +68,16 @@ def status_json(report: StatusReport) -> dict[str, Any]:
                   "reasons": [{"kind": r.kind.value, "file": r.file or None} for r in c.reasons]}
                  for c in report.crls],
         "orphans": list(report.orphans),
+        "rotations": [rotation_json(r) for r in report.rotations],
     }
+
+
+def rotation_json(r: Rotation) -> dict[str, Any]:
+    step, when = r.next_step()
+    return {"ca": r.ca, "phase": r.phase, "next_step": step, "next_step_at": when.isoformat() if when else None,
+            "move_at": r.move_at.isoformat() if r.move_at else None,
+            "finish_at": r.finish_at.isoformat() if r.finish_at else None,
+            "previous_until": r.previous_until.isoformat() if r.previous_until else None}
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:

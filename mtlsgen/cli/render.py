@@ -11,14 +11,14 @@ from ..reports.status import CertStatus, CrlStatus, StatusReport, StoreStatus
 from ..reports.verify import Check, VerifyReport
 from .words import Where, reason_text
 
-STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow",
-          Action.REPLACE: "magenta", Action.REPACK: "cyan", Action.REVOKE: "red", Action.PRUNE: "red",
+STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow", Action.REPLACE: "magenta",
+          Action.REPACK: "cyan", Action.ROTATE: "magenta", Action.REVOKE: "red", Action.PRUNE: "red",
           Action.ORPHAN: "dim", Action.UNCHANGED: "dim", Action.BLOCKED: "bold red"}
-_SUMMARY_ORDER = (Action.CREATE, Action.REISSUE, Action.RENEW, Action.REPLACE, Action.REPACK,
+_SUMMARY_ORDER = (Action.CREATE, Action.REISSUE, Action.RENEW, Action.REPLACE, Action.ROTATE, Action.REPACK,
                   Action.REVOKE, Action.PRUNE, Action.BLOCKED)
 _VERBS = {Action.CREATE: "to create", Action.REISSUE: "to reissue", Action.RENEW: "to renew",
-          Action.REPLACE: "to replace", Action.REPACK: "to repack", Action.REVOKE: "to revoke",
-          Action.PRUNE: "to prune", Action.BLOCKED: "blocked"}
+          Action.REPLACE: "to replace", Action.ROTATE: "to rotate", Action.REPACK: "to repack",
+          Action.REVOKE: "to revoke", Action.PRUNE: "to prune", Action.BLOCKED: "blocked"}
 
 
 def plan_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
@@ -125,6 +125,14 @@ def status_tables(report: StatusReport) -> list[Table]:
                          Text(row.state + (f": {detail}" if (detail := status_detail(row)) else ""),
                               style=_STATE_STYLES.get(row.state, "red")))
         tables.append(crls)
+    if report.rotations:
+        rotations = Table(title="Rotations (docs/spec.md: Rotating a CA)", title_justify="left")
+        for column in ("CA", "phase", "next step", "on"):
+            rotations.add_column(column)
+        for r in report.rotations:
+            step, when = r.next_step()
+            rotations.add_row(r.ca, r.phase.replace("_", " "), step, f"{when:%Y-%m-%d %H:%M} UTC" if when else "-")
+        tables.append(rotations)
     if report.orphans:
         orphans = Table(title="Orphans (not in the spec; apply --prune revokes and deletes them)", title_justify="left")
         orphans.add_column("folder")

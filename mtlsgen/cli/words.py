@@ -83,10 +83,26 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.CRL_REVOKES: lambda r, w: f"{CA_CRL}: revokes {', '.join(r.names)}",
     Kind.CRL_NEW_KEY: lambda r, w: f"{CA_CRL}: signed by the new key",
     Kind.CRL_RESIGNED: lambda r, w: f"{CA_CRL}: re-signed for the reissued {_first(r)} certificate",
-    Kind.CRL_FOREIGN: lambda r, w: f"{CA_CRL}: not issued by {_first(r)}'s current certificate and key",
-    Kind.CRL_DUE: lambda r, w: f"{CA_CRL}: next update {r.when:%Y-%m-%d}" if r.when else f"{CA_CRL}: no next update",
+    Kind.CRL_FOREIGN: lambda r, w: f"{r.file or CA_CRL}: not issued by {_first(r)}'s certificate and key",
+    Kind.CRL_DUE: lambda r, w: (f"{r.file or CA_CRL}: next update {r.when:%Y-%m-%d}" if r.when else
+                                f"{r.file or CA_CRL}: no next update"),
     Kind.CRL_BUNDLE_RENEWED: lambda r, w: f"{r.file}: {', '.join(r.names)} CRL renewed",
     Kind.CRL_BUNDLE_STALE: lambda r, w: f"{r.file}: does not hold the current CRLs of {', '.join(r.names)}",
+    Kind.ROLLOVER_START: lambda r, w: (f"--rotate: a new key and certificate in next.key and next.crt, trusted "
+                                       f"everywhere beside the current one; leaves move on {r.when:%Y-%m-%d %H:%M} "
+                                       f"UTC ({r.detail})"),
+    Kind.ROLLOVER_RESTART: lambda r, w: (f"{' '.join(r.names)}: the incoming CA is unusable; a new one, trusted "
+                                         "first again"),
+    Kind.ROLLOVER_MOVE: lambda r, w: (f"rotation: next.* become {CA_CRT} and {CA_KEY}, the old CA moves to "
+                                      f"previous.*; everything {w.entry} issued is reissued; both stay trusted "
+                                      f"until {r.when:%Y-%m-%d %H:%M} UTC"),
+    Kind.ROLLOVER_MOVED: lambda r, w: f"moves to {_first(r)}'s new CA (rotation)",
+    Kind.ROLLOVER_TRUST: lambda r, w: (f"{r.file}: trusts {_first(r)} too (rotation)" if r.names else
+                                       f"{r.file}: no longer trusts {r.detail} (rotation finished)"),
+    Kind.ROLLOVER_LEFTOVER: lambda r, w: (f"{' '.join(r.names)}: left by an interrupted move, which is finished; "
+                                          "removed"),
+    Kind.ROLLOVER_DROPPED: lambda r, w: f"{' '.join(r.names)}: --replace abandons the rotation; removed",
+    Kind.PREVIOUS_EXPIRED: lambda r, w: f"{' '.join(r.names)}: the old CA's certificate expired; removed",
     Kind.REVOKED: lambda r, w: f"added to {_first(r)}/{CA_CRL}; files removed",
     Kind.REVOKED_UNKNOWN: lambda r, w: (f"{r.file} {r.detail}: its serial is unknown and cannot be added to "
                                         f"{_first(r)}/{CA_CRL}; files removed"),

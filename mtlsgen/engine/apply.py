@@ -30,7 +30,8 @@ from ..crypto.stores import (
     truststore_p12,
 )
 from ..errors import BlockedError, DamagedKeyError
-from .changes import Action, CertRef, Change, Plan
+from ..spec.entries import Entry
+from .changes import Action, CertRef, Change, CrlContent, Plan
 from .fsio import Batch, Folder, ensure_output
 from .layout import (
     CA_CRL,
@@ -43,9 +44,12 @@ from .layout import (
     STORE_FILES,
     TLS_CRT,
     TLS_KEY,
+    Generation,
     Layout,
     file_mode,
+    generation_files,
 )
+from .rollover import generation_ref
 from .secrets import new_password
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -100,8 +104,19 @@ class _Executor:
                 self.certs[change.name] = change.materials.cert
             if change.materials.kept_crl is not None:
                 self.crls[change.name] = change.materials.kept_crl
-        self.generate_keys([c for c in pending if c.new_key and c.materials.key is None])
-        self.issue([c for c in self.plan.changes if c.new_cert])
+            for g in change.materials.generations:  # a rotating CA's next.* and previous.*
+                ref = generation_ref(change.name, g.which)
+                if g.key is not None:
+                    self.keys[ref] = g.key
+                if g.cert is not None:
+                    self.certs[ref] = g.cert
+                if g.kept_crl is not None:
+                    self.crls[ref] = g.kept_crl
+        starts = [generation_ref(c.name, "next") for c in pending
+                  if any(g.which == "next" and g.key is None for g in c.materials.generations)]
+        self.generate_keys([(c.name, self.spec[c.name].key) for c in pending if c.new_key and c.materials.key is None]
+                           + [(ref, self.spec[ref.partition("/")[0]].key) for ref in starts])
+        self.issue([c for c in self.plan.changes if c.new_cert or c.name in {r.partition("/")[0] for r in starts}])
         ensure_output(self.layout.root)
         self.folders[""] = Folder.open_root(self.layout.root)
         try:
@@ -165,13 +180,14 @@ class _Executor:
         self.batch.then(lambda: folder.remove(name))
         self.removed.append(folder.path / name)
 
-    def generate_keys(self, changes: list[Change]) -> None:
-        total = len(changes)
+    def generate_keys(self, wanted: list[tuple[str, str]]) -> None:
+        """New keys for (name, key type) pairs: entries, or a rotating CA's incoming generation."""
+        total = len(wanted)
         self.progress("generating keys", 0, total)
         # Slowest first, so that the RSA-4096 keys do not wait behind the cheap ones.
-        ordered = sorted(changes, key=lambda c: _RSA_COST.get(self.spec[c.name].key, 0), reverse=True)
+        ordered = sorted(wanted, key=lambda pair: _RSA_COST.get(pair[1], 0), reverse=True)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(generate_key, self.spec[c.name].key): c.name for c in ordered}
+            futures = {pool.submit(generate_key, kind): name for name, kind in ordered}
             for done, future in enumerate(as_completed(futures), start=1):
                 self.keys[futures[future]] = future.result()
                 self.progress("generating keys", done, total)
@@ -180,19 +196,27 @@ class _Executor:
         """Issue the planned certificates, issuers first (the plan lists entries in that order)."""
         for change in changes:
             entry = self.spec[change.name]
-            public = self.keys[entry.name].public_key()
             issuer_cert = self.certs[entry.issuer] if entry.issuer else None
-            issuer_key = self.keys[entry.issuer or entry.name]
-            if entry.is_ca:
-                cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key, now=self.plan.now)
-            else:
-                assert issuer_cert is not None
-                cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
-                                  now=self.plan.now, crl_url=self.spec.crl_url(entry.name))
-            if not signed_by(cert, issuer_key.public_key()):
-                raise DamagedKeyError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
-                                      "its key file may be damaged; nothing was written")
-            self.certs[entry.name] = cert
+            if change.new_cert:
+                self.certs[entry.name] = self.sign(entry, entry.name, issuer_cert)
+            incoming = generation_ref(entry.name, "next")
+            if incoming in self.keys and incoming not in self.certs:  # a rotation starts
+                self.certs[incoming] = self.sign(entry, incoming, issuer_cert)
+
+    def sign(self, entry: Entry, name: str, issuer_cert: x509.Certificate | None) -> x509.Certificate:
+        """Issue `entry`'s certificate for the key apply holds as `name` (the entry, or `ca/next`)."""
+        public = self.keys[name].public_key()
+        issuer_key = self.keys[entry.issuer or name]
+        if entry.is_ca:
+            cert = issue_ca(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key, now=self.plan.now)
+        else:
+            assert issuer_cert is not None
+            cert = issue_leaf(entry, public, issuer_cert=issuer_cert, issuer_key=issuer_key,
+                              now=self.plan.now, crl_url=self.spec.crl_url(entry.name))
+        if not signed_by(cert, issuer_key.public_key()):
+            raise DamagedKeyError(f"{entry.issuer or entry.name}'s key made a signature that does not verify; "
+                                  "its key file may be damaged; nothing was written")
+        return cert
 
     def cert(self, ref: CertRef) -> x509.Certificate:
         if ref.cert is not None:
@@ -241,8 +265,9 @@ class _Executor:
             elif name == TLS_KEY:
                 password = self.secret(change, TLS_KEY) if entry.key_password else None
                 self.write(folder, name, key_pem(self.keys[entry.name], password))
-            elif name == CA_CRT:
-                self.write(folder, name, certs_pem([self.cert(anchor)]))
+            elif name == CA_CRT:  # while its root rotates, the root's other generation too
+                self.write(folder, name, certs_pem([self.cert(anchor),
+                                                    *(self.cert(ref) for ref in change.materials.also_trusted)]))
             elif name in STORE_FILES:
                 self.write_store(change, folder, name, [cert, *chain, self.cert(anchor)])
             elif name == CA_CRL:  # a server's: its clients' CAs' CRLs, written (CAs come first) or kept
@@ -251,6 +276,9 @@ class _Executor:
 
     def write_ca(self, change: Change, folder: Folder) -> None:
         name = change.name
+        # A move writes the outgoing CA to previous.* before ca.* take the incoming one: killed at any
+        # point, the folder still holds both CAs and the next plan finishes the move (rollover.py).
+        self.write_generation(change, folder, "previous")
         if CA_KEY in change.files and CA_CRT in change.files:
             # A new key is staged beside the old one, then the certificate, then the key renamed into
             # place: killed at any point, the folder holds the old CA or the new one, and the next plan
@@ -265,11 +293,29 @@ class _Executor:
         elif CA_CRT in change.files:
             self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
         if CA_CRL in change.files:
-            content = change.materials.crl
-            assert content is not None
-            self.crls[name] = issue_crl(self.certs[name], self.keys[name], number=content.number,
-                                        revoked=content.revoked, now=self.plan.now, validity=content.validity)
-            self.write(folder, CA_CRL, crl_pem(self.crls[name]))
+            self.write_crl(folder, CA_CRL, name, change.materials.crl)
+        self.write_generation(change, folder, "next")
+
+    def write_crl(self, folder: Folder, file_name: str, ref: str, content: CrlContent | None) -> None:
+        """A CRL issued now with `content`, or (None) the one kept for `ref` copied into place."""
+        if content is not None:
+            self.crls[ref] = issue_crl(self.certs[ref], self.keys[ref], number=content.number,
+                                       revoked=content.revoked, now=self.plan.now, validity=content.validity)
+        self.write(folder, file_name, crl_pem(self.crls[ref]))
+
+    def write_generation(self, change: Change, folder: Folder, which: Generation) -> None:
+        """A rotating CA's next.* or previous.* files, as far as the plan names them."""
+        ref = generation_ref(change.name, which)
+        crt, key, crl = generation_files(which)
+        for g in change.materials.generations:
+            if g.which != which:
+                continue
+            if key in change.files:
+                self.write(folder, key, key_pem(self.keys[ref]))
+            if crt in change.files:
+                self.write(folder, crt, certs_pem([self.certs[ref]]))
+            if crl in change.files:
+                self.write_crl(folder, crl, ref, g.crl)
 
     def write_store(self, change: Change, folder: Folder, file_name: str, chain: list[x509.Certificate]) -> None:
         kind, fmt = STORE_FILES[file_name]

@@ -113,6 +113,8 @@ def reissue_reasons(inputs: Inputs, decided: Decided, entry: Entry, s: EntryStat
         if issuer_decision.new_key:
             new = issuer_decision.action is Action.CREATE
             reasons.append(Reason(Kind.ISSUER_NEW if new else Kind.ISSUER_REKEYED, names=(entry.issuer,)))
+        elif inputs.rollover(entry.issuer).move:
+            reasons.append(Reason(Kind.ROLLOVER_MOVED, names=(entry.issuer,)))
         elif issuer_state.key.value is not None and not signed_by(cert, issuer_state.key.value.public_key()):
             reasons.append(Reason(Kind.NOT_SIGNED_BY_ISSUER, cert_file, names=(entry.issuer,)))
     reasons += drift(entry, cert, issuer_name=_expected_issuer_name(inputs, decided, entry),

@@ -21,6 +21,7 @@ class Action(str, Enum):
     RENEW = "renew"
     REPLACE = "replace"
     REPACK = "repack"
+    ROTATE = "rotate"
     REVOKE = "revoke"
     ORPHAN = "orphan"
     PRUNE = "prune"
@@ -29,7 +30,7 @@ class Action(str, Enum):
 
 
 SYMBOLS = {Action.CREATE: "+", Action.REISSUE: "~", Action.RENEW: "~", Action.REPLACE: "±",
-           Action.REPACK: "~", Action.REVOKE: "-", Action.ORPHAN: "?", Action.PRUNE: "-",
+           Action.REPACK: "~", Action.ROTATE: "~", Action.REVOKE: "-", Action.ORPHAN: "?", Action.PRUNE: "-",
            Action.UNCHANGED: " ", Action.BLOCKED: "!"}
 
 
@@ -60,6 +61,18 @@ class CrlContent:
 
 
 @dataclass(frozen=True)
+class GenerationMaterials:
+    """A CA's incoming (`next`) or outgoing (`previous`) generation as apply writes it: its key and
+    certificate (None: apply makes them, a rotation starts), its CRL to issue or the one kept."""
+
+    which: Literal["next", "previous"]
+    key: PrivateKey | None = field(default=None, repr=False)
+    cert: x509.Certificate | None = field(default=None, repr=False)
+    crl: CrlContent | None = None
+    kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Materials:
     """Everything apply needs for one entry's files; apply reads nothing else.
 
@@ -77,7 +90,9 @@ class Materials:
     secrets: tuple[tuple[str, Secret], ...] = ()
     crl: CrlContent | None = None  # a CA's CRL to write
     kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)  # a CA's CRL on disk
-    crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs whose CRLs it holds, in this order
+    crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs (or `ca/next`…) whose CRLs it holds, in order
+    generations: tuple[GenerationMaterials, ...] = ()  # a rotating CA's next.* / previous.*
+    also_trusted: tuple[CertRef, ...] = ()  # a leaf's ca.crt: the rotating root's other certificate
 
     def secret(self, purpose: str) -> Secret:
         return dict(self.secrets)[purpose]
@@ -106,11 +121,32 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Rotation:
+    """A CA's rotation as the plan leaves it (docs/spec.md, "Rotating a CA"): its phase
+    (trust_first, overlap, finished) and the dates of its steps."""
+
+    ca: str
+    phase: str
+    move_at: datetime | None
+    finish_at: datetime | None
+    previous_until: datetime | None  # previous.* (kept for the old CA's CRL) are removed then
+
+    def next_step(self) -> tuple[str, datetime | None]:
+        """What the next apply after its date does: move, finish, or remove previous.*."""
+        if self.phase == "trust_first":
+            return "move", self.move_at
+        if self.phase == "overlap":
+            return "finish", self.finish_at
+        return "remove previous", self.previous_until
+
+
+@dataclass(frozen=True)
 class Plan:
     spec: Spec
     now: datetime
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = ()
+    rotations: tuple[Rotation, ...] = ()  # the CAs that rotate, after this plan
 
     @property
     def pending(self) -> tuple[Change, ...]:

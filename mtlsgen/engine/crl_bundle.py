@@ -14,14 +14,16 @@ from .decisions import Inputs
 from .layout import CA_CRL
 from .reasons import Kind, Reason, file_problem
 from .revocation import Pruned, revocation_active, tree
+from .rollover_files import bundle_refs, crl_on_disk
 
 
 def bundle_cas(inputs: Inputs, entry: Entry, pruned: Pruned) -> tuple[str, ...]:
     """The CAs whose CRLs a server's ca.crl holds (none for a client, or while nothing can be revoked)."""
     if entry.role != "server" or entry.revoked:
         return ()
-    return tuple(ca.name for root in inputs.spec.trusted_roots(entry.name)
-                 if revocation_active(inputs, root, pruned) for ca in tree(inputs, root) if ca.is_ca)
+    cas = tuple(ca.name for root in inputs.spec.trusted_roots(entry.name)
+                if revocation_active(inputs, root, pruned) for ca in tree(inputs, root) if ca.is_ca)
+    return bundle_refs(inputs, cas)
 
 
 def bundle_reason(inputs: Inputs, entry: Entry, cas: tuple[str, ...], rewritten: Collection[str]) -> Reason | None:
@@ -35,5 +37,5 @@ def bundle_reason(inputs: Inputs, entry: Entry, cas: tuple[str, ...], rewritten:
     if current.value is None:
         return file_problem(CA_CRL, current.problem)
     on_disk = [crl_der(c) for c in current.value]
-    wanted = [crl_der(c) for ca in cas if (c := inputs[ca].crl.value) is not None]
+    wanted = [crl_der(c) for ref in cas if (c := crl_on_disk(inputs, ref)) is not None]
     return None if on_disk == wanted else Reason(Kind.CRL_BUNDLE_STALE, CA_CRL, names=cas)

@@ -7,7 +7,7 @@ so the order of the steps in plan.py is the whole story of which decision depend
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
@@ -15,6 +15,7 @@ from cryptography import x509
 from ..spec.entries import Spec
 from .changes import Action
 from .reasons import Reason
+from .rollover import Rollover, Rollovers
 from .state import EntryState, State
 
 
@@ -27,9 +28,13 @@ class Inputs:
     now: datetime
     replace: frozenset[str] = frozenset()
     prune: bool = False
+    rollovers: Rollovers = field(default_factory=dict)  # each managed CA's rotation (rollover.py)
 
     def __getitem__(self, name: str) -> EntryState:
         return self.state[name]
+
+    def rollover(self, name: str) -> Rollover:
+        return self.rollovers.get(name) or Rollover(name)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .changes import CertRef
 from .decisions import Decided, FileDecision, Inputs, kept_cert
 from .layout import CA_CRT, TLS_CRT, TLS_KEY, leaf_files
 from .reasons import Kind, Reason, file_problem
+from .rollover import Phase, trusted_generation
 from .state import EntryState, StoreState, anchor_of, issuer_chain
 
 
@@ -35,7 +36,16 @@ def trusted_refs(inputs: Inputs, entry: Entry) -> tuple[tuple[str, CertRef], ...
     for root in inputs.spec.trusted_roots(entry.name):
         above = inputs[root].above
         out.append((root, CertRef(cert=above[-1]) if above else CertRef(entry=root)))
+        other = trusted_generation(inputs.rollovers, inputs.state, root)
+        if other is not None:
+            out.append(other[:2])
     return tuple(out)
+
+
+def also_trusted(inputs: Inputs, entry: Entry) -> tuple[CertRef, ...]:
+    """What a leaf's ca.crt holds after its root's anchor while the root rotates."""
+    other = trusted_generation(inputs.rollovers, inputs.state, inputs.spec.root_of(entry.name).name)
+    return (other[1],) if other is not None else ()
 
 
 def key_protection(entry: Entry, s: EntryState) -> Reason | None:
@@ -97,11 +107,27 @@ def _chain_reason(inputs: Inputs, decided: Decided, entry: Entry) -> Reason | No
 
 def _bundle_reason(inputs: Inputs, decided: Decided, entry: Entry) -> Reason | None:
     s = inputs[entry.name]
+    root = inputs.spec.root_of(entry.name).name
     _, anchor = issuer_chain(inputs.spec, inputs.state, entry.name, lambda n: kept_cert(inputs, decided, n))
     if anchor is None:
-        return Reason(Kind.ROOT_RENEWED, CA_CRT, names=(inputs.spec.root_of(entry.name).name,))
-    if [fingerprint(c) for c in s.bundle.value or ()] != [fingerprint(anchor)]:
-        return file_problem(CA_CRT, s.bundle.problem) if s.bundle.problem else Reason(Kind.ROOT_STALE, CA_CRT)
+        return Reason(Kind.ROOT_RENEWED, CA_CRT, names=(root,))
+    other = trusted_generation(inputs.rollovers, inputs.state, root)
+    wanted = [anchor, *([other[2]] if other is not None else [])]
+    if None not in wanted and [fingerprint(c) for c in s.bundle.value or ()] == [fingerprint(c) for c in wanted
+                                                                                 if c is not None]:
+        return None
+    if s.bundle.problem:
+        return file_problem(CA_CRT, s.bundle.problem)
+    return _rotation_trust(inputs, root, CA_CRT, other) or Reason(Kind.ROOT_STALE, CA_CRT)
+
+
+def _rotation_trust(inputs: Inputs, root: str, file: str,
+                    other: tuple[str, CertRef, x509.Certificate | None] | None) -> Reason | None:
+    """Why a bundle changes because its root rotates: it trusts the other generation now, or no more."""
+    if other is not None:
+        return Reason(Kind.ROLLOVER_TRUST, file, names=(other[0],))
+    if inputs.rollover(root).phase is Phase.FINISHED:
+        return Reason(Kind.ROLLOVER_TRUST, file, detail=f"{root}-previous")
     return None
 
 
@@ -150,6 +176,9 @@ def _truststore_differs(inputs: Inputs, decided: Decided, entry: Entry, store: S
         return Reason(Kind.STORE_TRUST_RENEWED, store.file_name)
     trusted = {(r, fingerprint(c)) for r in roots
                if (c := anchor_of(inputs.state, r, lambda n: kept_cert(inputs, decided, n)))}
-    if content.trusted != trusted:
-        return Reason(Kind.STORE_TRUST_DIFFERS, store.file_name)
-    return None
+    others = {r: trusted_generation(inputs.rollovers, inputs.state, r) for r in roots}
+    trusted |= {(o[0], fingerprint(o[2])) for o in others.values() if o is not None and o[2] is not None}
+    if content.trusted == trusted and all(o is None or o[2] is not None for o in others.values()):
+        return None
+    rotating = [why for r, o in others.items() if (why := _rotation_trust(inputs, r, store.file_name, o))]
+    return rotating[0] if rotating else Reason(Kind.STORE_TRUST_DIFFERS, store.file_name)

@@ -22,7 +22,18 @@ DIR_MODE = 0o700
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 TLS_CRT, TLS_KEY, CA_CRT, CA_KEY, CA_CRL = "tls.crt", "tls.key", "ca.crt", "ca.key", "ca.crl"
-CA_FILES = (CA_CRT, CA_KEY, CA_CRL)
+# A CA's rotation (docs/spec.md, "Rotating a CA"): the incoming CA lives in next.* while every peer
+# learns to trust it; after the move the outgoing one lives in previous.*, kept to sign its CRL.
+Generation = Literal["next", "previous"]
+GENERATIONS: tuple[Generation, ...] = ("next", "previous")
+
+
+def generation_files(generation: Generation) -> tuple[str, str, str]:
+    """The certificate, key and CRL file names of a CA's incoming or outgoing generation."""
+    return f"{generation}.crt", f"{generation}.key", f"{generation}.crl"
+
+
+CA_FILES = (CA_CRT, CA_KEY, CA_CRL, *(f for g in GENERATIONS for f in generation_files(g)))
 # A CA's new key while it is re-keyed: written first, then ca.crt, then renamed to ca.key, so that a
 # run killed at any point leaves the old CA or the new one (docs/spec.md, "Interrupted runs").
 CA_KEY_NEXT = "ca.key.next"

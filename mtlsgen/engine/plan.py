@@ -1,10 +1,12 @@
 """make_plan(spec, state, now) → Plan: what apply must do, and why. Pure: no file, no clock, no environment.
 
 The steps, in the order their decisions depend on each other:
+0. each CA's rotation phase (rollover.py); a CA that moves now is seen by every later step as the
+   CA it moves to (rollover.moved_state);
 1. keys and certificates, each entry after its issuer, then CA lifetimes deepest first
    (certificates.py) — everything after reads these decisions;
-2. revocation: which orphans --prune revokes, then each CA's files and CRL (revocation.py) — the
-   servers' CRL files need to know which CRLs are rewritten;
+2. revocation: which orphans --prune revokes, then each CA's files and CRL (revocation.py) and its
+   rotation's files (rollover_files.py) — the servers' CRL files need to know which CRLs are rewritten;
 3. per entry, the files derived from them: a revoked entry's removal (revocation.py); a leaf's
    chain, ca.crt, key protection and stores (derived.py) and a server's ca.crl (crl_bundle.py);
 4. per entry, what is not content: password files to generate, modes to restore, files the spec
@@ -23,13 +25,15 @@ from ..errors import PlanError
 from ..spec.entries import Entry, Spec
 from . import housekeeping
 from .certificates import decide_certificates
-from .changes import Action, Change, CrlContent, Materials, Plan
+from .changes import Action, Change, CrlContent, GenerationMaterials, Materials, Plan, Rotation
 from .crl_bundle import bundle_cas, bundle_reason
 from .decisions import CertDecision, Decided, FileDecision, Inputs
-from .derived import chain_refs, leaf_derived, trusted_refs
+from .derived import also_trusted, chain_refs, leaf_derived, trusted_refs
 from .layout import CA_CRL
 from .reasons import Kind, Reason
 from .revocation import ca_files, crl, orphan_issuers, pruned_serials, revoked_entry
+from .rollover import Phase, assess, check_rotate, generation_ref, moved_state
+from .rollover_files import ca_rollover_files
 from .state import State
 
 
@@ -39,30 +43,44 @@ class _Revocation:
 
     crls: Mapping[str, tuple[FileDecision, CrlContent | None]]  # each CA's CRL decision
     pruned: Mapping[str, Mapping[int, str]]
+    rotations: Mapping[str, tuple[FileDecision, tuple[GenerationMaterials, ...]]]  # each CA's rotation files
 
     @property
     def rewritten(self) -> frozenset[str]:
-        return frozenset(ca for ca, (files, _) in self.crls.items() if CA_CRL in files.files)
+        """The CRLs (a CA's, or a generation's: `ca/next`) written with new content."""
+        ours = {ca for ca, (files, content) in self.crls.items() if content is not None and CA_CRL in files.files}
+        generations = {generation_ref(ca, g.which) for ca, (_, gens) in self.rotations.items()
+                       for g in gens if g.crl is not None}
+        return frozenset(ours | generations)
 
 
 def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterable[str] = (),
-              prune: bool = False) -> Plan:
-    """Compare `spec` with `state` at `now`; `replace_names` are entries to re-key and reissue."""
-    replace_set = frozenset(replace_names)
+              prune: bool = False, rotate: Iterable[str] = ()) -> Plan:
+    """Compare `spec` with `state` at `now`; `replace_names` are entries to re-key and reissue at once,
+    `rotate` CAs to re-key without an outage (docs/spec.md, "Rotating a CA")."""
+    replace_set, rotate_set = frozenset(replace_names), frozenset(rotate)
     unknown = sorted(replace_set - set(spec.by_name))
     if unknown:
         raise PlanError(f"--replace {unknown[0]}: no such entry in {spec.path.name}")
-    inputs = Inputs(spec, state, now, replace_set, prune)
-    housekeeping.refuse_unsafe(inputs)
+    check_rotate(spec.by_name, rotate_set, spec.path.name)
+    housekeeping.refuse_unsafe(Inputs(spec, state, now))
+    rollovers = assess(spec.entries, state, now, rotate_set, replace_set)
+    inputs = Inputs(spec, moved_state(state, rollovers), now, replace_set, prune, rollovers)
     decided = decide_certificates(inputs)
     issuers = orphan_issuers(inputs)
     pruned = pruned_serials(inputs, issuers)
-    revocation = _Revocation({e.name: crl(inputs, decided[e.name], e, pruned) for e in spec.entries
-                              if e.is_ca and decided[e.name].action is not Action.BLOCKED}, pruned)
+    cas = [e for e in spec.entries if e.is_ca and decided[e.name].action is not Action.BLOCKED]
+    crls = {e.name: crl(inputs, decided[e.name], e, pruned) for e in cas}
+    rotations = {e.name: ca_rollover_files(inputs, e, pruned, CA_CRL in crls[e.name][0].files)
+                 for e in cas if e.imported is None}
+    revocation = _Revocation(crls, pruned, rotations)
     changes = [entry_change(inputs, decided, e, revocation) for e in spec.entries]
     output = housekeeping.output_folder(inputs)
     orphans = [housekeeping.orphan(inputs, name, files, issuers.get(name)) for name, files in state.orphans.items()]
-    return Plan(spec, now, (*([output] if output else []), *changes, *orphans), housekeeping.warnings(inputs))
+    rotating = tuple(Rotation(r.ca, r.phase.value, r.move_at, r.finish_at, r.previous_until)
+                     for r in rollovers.values() if r.phase is not Phase.NONE)
+    return Plan(spec, now, (*([output] if output else []), *changes, *orphans), housekeeping.warnings(inputs),
+                rotating)
 
 
 def entry_change(inputs: Inputs, decided: Decided, entry: Entry, revocation: _Revocation) -> Change:
@@ -78,8 +96,10 @@ def entry_change(inputs: Inputs, decided: Decided, entry: Entry, revocation: _Re
     wanted: tuple[str, ...] = ()
     if entry.is_ca:
         crl_files, crl_content = revocation.crls[entry.name]
-        content = ca_files(inputs, d, entry) + crl_files  # an imported CA's own files are never written
-        materials = replace(materials, crl=crl_content, kept_crl=inputs[entry.name].crl.value)
+        rotation, generations = revocation.rotations.get(entry.name, (FileDecision(), ()))
+        content = _unique(ca_files(inputs, d, entry) + crl_files + rotation)  # never an imported CA's
+        materials = replace(materials, crl=crl_content, kept_crl=inputs[entry.name].crl.value,
+                            generations=generations)
     else:
         content = leaf_derived(inputs, decided, entry)
         cas = bundle_cas(inputs, entry, revocation.pruned)
@@ -94,10 +114,17 @@ def entry_change(inputs: Inputs, decided: Decided, entry: Entry, revocation: _Re
         rest = (housekeeping.modes(inputs, entry, content.files, wanted)
                 + housekeeping.leftovers(inputs, entry, wanted) + housekeeping.temps(inputs[entry.name].temps))
     remove = content.remove + rest.remove
-    action = d.action or (Action.REPACK if content.files or rest.chmod or remove else Action.UNCHANGED)
+    r = inputs.rollover(entry.name)
+    action = d.action or (Action.ROTATE if r.start or r.move else
+                          Action.REPACK if content.files or rest.chmod or remove else Action.UNCHANGED)
     head = (Reason(Kind.CREATE, names=content.files),) if action is Action.CREATE else (*d.reasons, *content.reasons)
     return Change(entry.name, action, (*head, *rest.reasons), d.new_key, d.new_cert, content.files, rest.chmod,
                   remove, materials=materials)
+
+
+def _unique(decision: FileDecision) -> FileDecision:
+    """A file two steps both write (a move's ca.crt, reissued too) is written once."""
+    return replace(decision, files=tuple(dict.fromkeys(decision.files)))
 
 
 def _materials(inputs: Inputs, d: CertDecision, entry: Entry) -> Materials:
@@ -109,4 +136,5 @@ def _materials(inputs: Inputs, d: CertDecision, entry: Entry) -> Materials:
         return Materials(key, s.cert)
     chain, anchor = chain_refs(inputs, entry)
     trusted = trusted_refs(inputs, entry) if entry.truststore is not None else ()
-    return Materials(key, s.cert, chain, anchor, trusted, housekeeping.secrets(inputs, entry))
+    return Materials(key, s.cert, chain, anchor, trusted, housekeeping.secrets(inputs, entry),
+                     also_trusted=also_trusted(inputs, entry))

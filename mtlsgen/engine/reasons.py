@@ -64,6 +64,15 @@ class Kind(str, Enum):
     CRL_DUE = "crl_due"                          # when: its next update (None: it has none)
     CRL_BUNDLE_RENEWED = "crl_bundle_renewed"    # a server's ca.crl: names are the CAs whose CRLs are renewed
     CRL_BUNDLE_STALE = "crl_bundle_stale"        # a server's ca.crl does not hold the CRLs of names
+    # A CA's rotation (rollover.py)
+    ROLLOVER_START = "rollover_start"            # --rotate: next.* made; when: the move; detail: the timeline
+    ROLLOVER_RESTART = "rollover_restart"        # next.* (names) unusable: a new incoming CA, trusted first
+    ROLLOVER_MOVE = "rollover_move"              # next.* → ca.*, ca.* → previous.*; when: the finish
+    ROLLOVER_MOVED = "rollover_moved"            # reissued under names[0]'s new CA
+    ROLLOVER_TRUST = "rollover_trust"            # a bundle trusts names (e.g. ca-next), or drops detail
+    ROLLOVER_LEFTOVER = "rollover_leftover"      # next.* (names) left by an interrupted move: removed
+    ROLLOVER_DROPPED = "rollover_dropped"        # --replace abandons the rotation: names removed
+    PREVIOUS_EXPIRED = "previous_expired"        # the old CA's certificate expired: previous.* (names) removed
     # Revocation and removal
     REVOKED = "revoked"                          # the entry's serial goes into names[0]'s CRL
     REVOKED_UNKNOWN = "revoked_unknown"          # its certificate is gone (detail: why): no serial to revoke

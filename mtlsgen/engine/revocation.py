@@ -93,7 +93,7 @@ def crl(inputs: Inputs, d: CertDecision, entry: Entry, pruned: Pruned) -> tuple[
     if reason is None:
         return FileDecision(), None
     new.update(dict.fromkeys(pruning, inputs.now - CLOCK_SKEW))
-    content = CrlContent(tuple(sorted({**kept, **new}.items())), _next_number(s.crl.value), entry.crl_validity)
+    content = CrlContent(tuple(sorted({**kept, **new}.items())), next_number(s.crl.value), entry.crl_validity)
     return FileDecision((CA_CRL,), (reason,)), content
 
 
@@ -141,7 +141,7 @@ def _signed_by_ca(inputs: Inputs, entry: Entry, current: x509.CertificateRevocat
     return crl_signed_by(current, key.public_key())
 
 
-def _next_number(current: x509.CertificateRevocationList | None) -> int:
+def next_number(current: x509.CertificateRevocationList | None) -> int:
     """RFC 5280 5.2.3: the number only grows for a CRL issuer (its name), even under a new key."""
     if current is None:
         return 1

@@ -25,7 +25,16 @@ from ..crypto.stores import StoreContent, read_jks, read_p12
 from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
 from ..spec.files import MIB, FileProblem, read_regular
-from .layout import CA_KEY_NEXT, GITIGNORE, MANAGED_FILES, Layout, is_temp, store_file_name
+from .layout import (
+    CA_KEY_NEXT,
+    GITIGNORE,
+    MANAGED_FILES,
+    Generation,
+    Layout,
+    generation_files,
+    is_temp,
+    store_file_name,
+)
 from .secrets import resolve_password
 
 FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
@@ -46,6 +55,27 @@ class Loaded(Generic[T]):
 
 
 MISSING_CRLS: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")
+
+
+@dataclass(frozen=True)
+class GenerationState:
+    """A CA's incoming (next.*) or outgoing (previous.*) certificate, key and CRL during a rotation."""
+
+    certs: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
+    key: Loaded[PrivateKey] = Loaded(problem="missing")
+    crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
+
+    @property
+    def cert(self) -> x509.Certificate | None:
+        return self.certs.value[0] if self.certs.value else None
+
+    @property
+    def present(self) -> bool:
+        """Whether any of its files exists, readable or not."""
+        return not (self.certs.missing and self.key.missing and self.crl.missing)
+
+
+NO_GENERATION = GenerationState()
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,11 @@ class EntryState:
     next_key: Loaded[PrivateKey] = Loaded(problem="missing")  # a CA's new key staged by an interrupted re-key
     temps: tuple[str, ...] = ()  # temporary files an interrupted apply left in the folder
     crl_bundle: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")  # a server's ca.crl
+    incoming: GenerationState = NO_GENERATION  # a CA's next.* while it rotates
+    outgoing: GenerationState = NO_GENERATION  # a CA's previous.* after the move
+
+    def generation(self, which: Generation) -> GenerationState:
+        return self.incoming if which == "next" else self.outgoing
 
     @property
     def above(self) -> tuple[x509.Certificate, ...]:
@@ -193,12 +228,20 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     if entry.is_ca:
         staged = _load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data)[0])
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
-                          crl=_load(layout.crl(entry.name), read_crl), next_key=staged)
+                          crl=_load(layout.crl(entry.name), read_crl), next_key=staged,
+                          incoming=_read_generation(folder, "next", key_password),
+                          outgoing=_read_generation(folder, "previous", key_password))
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout), key_password=opened_with,
                       wanted_key_password=key_password,
                       crl_bundle=_load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
+
+
+def _read_generation(folder: Path, which: Generation, password: str | None) -> GenerationState:
+    crt, key, crl = generation_files(which)
+    return GenerationState(_load(folder / crt, read_certs),
+                           _load(folder / key, lambda data: read_key(data, password)[0]), _load(folder / crl, read_crl))
 
 
 def _read_key(entry: Entry, layout: Layout,

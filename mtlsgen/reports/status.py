@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from ..crypto.keys import key_matches, key_type_of
-from ..engine.changes import Action, Plan
+from ..engine.changes import Action, Plan, Rotation
 from ..engine.layout import CA_CRL, CA_CRT, CA_KEY, STORE_FILES, TLS_CRT, TLS_KEY
 from ..engine.reasons import Kind, Reason, file_problem
 from ..engine.rules import cert_sans, days_left
@@ -65,6 +65,7 @@ class StatusReport:
     stores: tuple[StoreStatus, ...]
     crls: tuple[CrlStatus, ...] = ()
     orphans: tuple[str, ...] = ()  # folders of entries no longer in the spec (reported, not failing)
+    rotations: tuple[Rotation, ...] = ()  # CAs rotating: phase and next step (reported, not failing)
 
     @property
     def attention(self) -> tuple[CertStatus | StoreStatus | CrlStatus, ...]:
@@ -149,7 +150,7 @@ def make_status(spec: Spec, state: State, plan: Plan, *, now: datetime,
     crls = tuple(_crl_status(state, plan, entry, now, fail_within) for entry in spec.entries
                  if entry.is_ca and (state[entry.name].crl.value is not None or CA_CRL in plan[entry.name].files))
     orphans = tuple(c.name for c in plan.changes if c.scope == "orphan")
-    return StatusReport(now, tuple(certs), tuple(stores), crls, orphans)
+    return StatusReport(now, tuple(certs), tuple(stores), crls, orphans, plan.rotations)
 
 
 _CRL_FAULTS = {Kind.CRL_FOREIGN: "invalid", Kind.CRL_DUE: "renew due", Kind.CRL_REVOKES: "drifted",

@@ -64,6 +64,15 @@ class CrlSpec:
 
 
 @dataclass(frozen=True)
+class RolloverSpec:
+    """The phases of a CA's rotation: trust both CAs for `trust_first`, move the leaves, and keep
+    trusting the old CA for `overlap` more."""
+
+    trust_first: timedelta = timedelta(days=7)
+    overlap: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
 class Entry:
     """One certificate to manage, with every default applied."""
 
@@ -86,6 +95,7 @@ class Entry:
     path_length: int | None = None
     crl: CrlSpec | None = None
     imported: ImportSpec | None = None
+    rollover: RolloverSpec = RolloverSpec()
 
     @property
     def is_ca(self) -> bool:
@@ -94,6 +104,11 @@ class Entry:
     @property
     def crl_validity(self) -> timedelta:
         return self.crl.validity if self.crl is not None else timedelta(days=30)
+
+    @property
+    def rollover_text(self) -> str:
+        r = self.rollover
+        return f"trust_first {format_duration(r.trust_first)}, overlap {format_duration(r.overlap)}"
 
     @property
     def validity_text(self) -> str:

@@ -18,7 +18,18 @@ import pydantic
 
 from ..errors import SpecError
 from . import model
-from .entries import ROOT, CrlSpec, Entry, ImportSpec, Password, RenewBefore, Role, Spec, StoreSpec
+from .entries import (
+    ROOT,
+    CrlSpec,
+    Entry,
+    ImportSpec,
+    Password,
+    RenewBefore,
+    Role,
+    RolloverSpec,
+    Spec,
+    StoreSpec,
+)
 from .names import San, control_character, dns_name, parse_duration, parse_san
 from .yamlsrc import PathKey, Source, format_path, load_yaml, parse_yaml
 
@@ -286,17 +297,26 @@ class _Resolver:
         common = self.common(("ca",), raw, "ca")
         imported = None
         if raw.import_ is not None:
+            if raw.rollover is not None:
+                raise self.fail(("ca", "rollover"), "an imported CA is never rotated by mtlsgen (it does not "
+                                "write its files); rotate it where it lives, then point `import` at the new one")
             imp = raw.import_
             imported = ImportSpec(self.base / imp.cert, self.base / imp.key,
                                   self.password(("ca", "import", "password"), imp.password))
         return Entry(ROOT, "ca", raw.cn or "mtlsgen Root CA", sans=(), usages=(), issuer=None,
                      key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl),
-                     imported=imported, **common)
+                     imported=imported, rollover=self.rollover(raw.rollover), **common)
 
     def intermediate(self, name: str, raw: model.Intermediate) -> Entry:
         common = self.common(("intermediates", name), raw, "intermediate")
         return Entry(name, "intermediate", raw.cn or name, sans=(), usages=(), issuer=raw.issuer,
-                     key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl), **common)
+                     key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl),
+                     rollover=self.rollover(raw.rollover), **common)
+
+    def rollover(self, raw: model.Rollover | None) -> RolloverSpec:
+        if raw is None:
+            return RolloverSpec()
+        return RolloverSpec(parse_duration(raw.trust_first), parse_duration(raw.overlap))
 
     def crl(self, raw: model.Crl | None) -> CrlSpec | None:
         return CrlSpec(parse_duration(raw.validity), raw.url) if raw else None

@@ -217,6 +217,15 @@ class Crl(_Strict):
         None, description="written into leaves as their CRL distribution point")
 
 
+class Rollover(_Strict):
+    """How `apply --rotate NAME` replaces this CA's key without an outage (docs/spec.md, "Rotating a CA")."""
+
+    trust_first: Duration = Field("7d", description="how long every bundle trusts both CAs before leaves move "
+                                  "to the new one: the time every peer has to reload its trust")
+    overlap: Duration = Field("30d", description="how long bundles keep trusting the old CA after the move: the "
+                              "time every peer has to reload its new certificate")
+
+
 class _Issuing(_Strict):
     cn: str | None = Field(None, min_length=1, max_length=64, description=_CN)
     key: Key | None = Field(None, description=_KEY)
@@ -225,6 +234,8 @@ class _Issuing(_Strict):
     subject: Subject | None = Field(None, description=_SUBJECT)
     path_length: int | None = Field(None, ge=0, le=16, description=_PATH_LENGTH)
     crl: Crl | None = Field(None, description=_CRL)
+    rollover: Rollover | None = Field(None, description="{trust_first: 7d, overlap: 30d}: the phases of a rotation "
+                                      "that `apply --rotate NAME` starts")
 
 
 class Ca(_Issuing):

@@ -16,7 +16,7 @@ from mtlsgen.crypto.crl import issue_crl
 from mtlsgen.crypto.keys import PrivateKey, generate_key, public_der
 from mtlsgen.crypto.pem import fingerprint
 from mtlsgen.crypto.stores import StoreContent
-from mtlsgen.engine.layout import CA_FILES, DIR_MODE, GITIGNORE_TEXT, Layout, file_mode, leaf_files, password_files
+from mtlsgen.engine.layout import CA_CRL, CA_CRT, CA_KEY, DIR_MODE, GITIGNORE_TEXT, Layout, file_mode, leaf_files, password_files
 from mtlsgen.engine.state import EntryState, Loaded, State, StoreState
 from mtlsgen.spec.entries import Entry, Spec
 from mtlsgen.spec.load import load_spec_text
@@ -85,7 +85,7 @@ class World:
             crl: Loaded[x509.CertificateRevocationList] = Loaded(problem="missing")
             if self.revocation_active(self.spec.root_of(entry.name).name):
                 crl = Loaded(self.crl(entry))
-            modes = {"": DIR_MODE, **{f: file_mode(f) for f in CA_FILES if f != "ca.crl" or crl.value}}
+            modes = {"": DIR_MODE, **{f: file_mode(f) for f in (CA_CRT, CA_KEY, CA_CRL) if f != CA_CRL or crl.value}}
             return EntryState(entry.name, True, Loaded(key), False, Loaded((cert,)), crl=crl, modes=modes)
         chain = self.chain(entry.name)
         stores = []
