@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -93,10 +94,37 @@ def _revoke(folder: Path) -> tuple[str, ...]:
     return ()
 
 
+ROTATING = SPEC.replace("crl: {validity: 30d}}", "crl: {validity: 30d}, rollover: {trust_first: 1h, overlap: 1d}}")
+
+
+def _rotation_started(folder: Path, started: timedelta) -> None:
+    """ROTATING applied two days ago, and a rotation of its root started `started` ago."""
+    assert ROTATING != SPEC
+    folder.mkdir(parents=True)
+    write(folder / "pki.yaml", ROTATING)
+    spec = mtlsgen.load_spec(folder / "pki.yaml")
+    now = datetime.now(timezone.utc)
+    mtlsgen.apply(spec, now=now - timedelta(days=2))
+    mtlsgen.apply(spec, now=now - started, rotate=["ca"])
+
+
+def _rotate_start(folder: Path) -> tuple[str, ...]:
+    folder.mkdir(parents=True)
+    write(folder / "pki.yaml", ROTATING)
+    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"), now=datetime.now(timezone.utc) - timedelta(days=1))
+    return ("--rotate", "ca")
+
+
+def _rotate_move(folder: Path) -> tuple[str, ...]:
+    _rotation_started(folder, timedelta(hours=2))  # trust_first (1h) has passed: this apply moves
+    return ()
+
+
 SCENARIOS: dict[str, Callable[[Path], tuple[str, ...]]] = {
-    "first-run": _first_run, "reissue": _reissue, "replace-ca": _replace_ca, "revocation": _revoke}
+    "first-run": _first_run, "reissue": _reissue, "replace-ca": _replace_ca, "revocation": _revoke,
+    "rotate-start": _rotate_start, "rotate-move": _rotate_move}
 # A revocation writes one CRL and deletes files: kill it before deletions as well as renames.
-SYSCALLS = {"revocation": f"{RENAMES},unlink,unlinkat,rmdir"}
+SYSCALLS = {"revocation": f"{RENAMES},unlink,unlinkat,rmdir", "rotate-move": f"{RENAMES},unlink,unlinkat"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -118,7 +146,10 @@ def test_a_kill_before_any_rename_is_finished_by_a_plain_apply(tmp_path: Path, s
         staged = folder / "certs" / "ca" / "ca.key.next"
         # Whatever the kill left, the CA key ends as the old one or as the new one the run made.
         made = {public_key_of(p) for p in (new_key, staged) if p.exists()} if scenario == "replace-ca" else set()
-        _check_converged(folder, (old_keys | made) or None)
+        if scenario == "rotate-move":  # the move is due: the CA key ends as the incoming one, whatever the kill
+            _check_converged(folder, {public_key_of(template / "certs" / "ca" / "next.key")})
+        else:
+            _check_converged(folder, (old_keys | made) or None)
         shutil.rmtree(folder)
     else:
         pytest.fail(f"the run never completed within {MAX_RENAMES} renames")
