@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,35 @@ CASES: dict[str, Callable[[Path], None]] = {
 def test_apply_touches_exactly_the_files_the_plan_lists(tmp_path: Path, case: str) -> None:
     mtlsgen.apply(spec_at(tmp_path, SPEC))
     CASES[case](tmp_path)
+    _apply_is_the_plan(tmp_path)
+
+
+ROTATING = SPEC.replace("crl: {validity: 30d}}", "crl: {validity: 30d}, rollover: {trust_first: 7d, overlap: 30d}}")
+T0 = datetime.now(timezone.utc) - timedelta(days=60)
+# A rotation's steps: (what apply is asked, at what time), each after the ones before it.
+STEPS: list[tuple[str, datetime, tuple[str, ...]]] = [
+    ("start", T0 + timedelta(days=1), ("ca",)),
+    ("move", T0 + timedelta(days=9), ()),
+    ("finish", T0 + timedelta(days=40), ()),
+]
+
+
+@pytest.mark.parametrize("step", [name for name, _, _ in STEPS])
+def test_each_step_of_a_rotation_touches_exactly_the_files_the_plan_lists(tmp_path: Path, step: str) -> None:
+    spec = spec_at(tmp_path, ROTATING)
+    mtlsgen.apply(spec, now=T0)
+    for name, now, rotate in STEPS:
+        if name == step:
+            _apply_is_the_plan(tmp_path, now=now, rotate=rotate)
+            return
+        mtlsgen.apply(spec, now=now, rotate=rotate)
+
+
+def _apply_is_the_plan(tmp_path: Path, *, now: datetime | None = None, rotate: tuple[str, ...] = ()) -> None:
     out = tmp_path / "certs"
     spec = mtlsgen.load_spec(tmp_path / "pki.yaml")
     before = snapshot(out)
-    plan = mtlsgen.plan(spec)
+    plan = mtlsgen.plan(spec, now=now, rotate=rotate)
     assert plan.pending, "the case must plan a change"
 
     def at(change: mtlsgen.Change, name: str) -> str:
@@ -63,7 +89,7 @@ def test_apply_touches_exactly_the_files_the_plan_lists(tmp_path: Path, case: st
     planned_removals = {at(c, f) for c in plan.pending for f in c.remove}
     planned_chmods = {at(c, f) for c in plan.pending for f in c.chmod}
 
-    _, result = mtlsgen.apply(spec)
+    _, result = mtlsgen.apply(spec, now=now, rotate=rotate)
     written = {p.relative_to(out).as_posix() for p in result.written}
     assert written == planned_writes
     after = snapshot(out)
@@ -75,7 +101,7 @@ def test_apply_touches_exactly_the_files_the_plan_lists(tmp_path: Path, case: st
     modes_changed = {rel for rel in before.keys() & after.keys() if before[rel].mode != after[rel].mode}
     assert modes_changed <= planned_chmods | planned_writes
     assert planned_chmods <= modes_changed | planned_writes
-    assert mtlsgen.plan(spec).pending == ()  # and the folder is settled
+    assert mtlsgen.plan(spec, now=now).pending == ()  # and the folder is settled
     for rel, node in after.items():
         if not node.is_dir:
             expected = 0o644 if rel.endswith((".crt", ".crl")) or rel == ".gitignore" else 0o600
