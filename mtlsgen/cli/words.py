@@ -83,7 +83,7 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.CRL_REVOKES: lambda r, w: f"{CA_CRL}: revokes {', '.join(r.names)}",
     Kind.CRL_NEW_KEY: lambda r, w: f"{CA_CRL}: signed by the new key",
     Kind.CRL_RESIGNED: lambda r, w: f"{CA_CRL}: re-signed for the reissued {_first(r)} certificate",
-    Kind.CRL_FOREIGN: lambda r, w: f"{r.file or CA_CRL}: not issued by {_first(r)}'s certificate and key",
+    Kind.CRL_FOREIGN: lambda r, w: f"{r.file or CA_CRL}: not issued by {_first(r)}'s current certificate and key",
     Kind.CRL_DUE: lambda r, w: (f"{r.file or CA_CRL}: next update {r.when:%Y-%m-%d}" if r.when else
                                 f"{r.file or CA_CRL}: no next update"),
     Kind.CRL_BUNDLE_RENEWED: lambda r, w: f"{r.file}: {', '.join(r.names)} CRL renewed",
@@ -97,6 +97,8 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
                                       f"previous.*; everything {w.entry} issued is reissued; both stay trusted "
                                       f"until {r.when:%Y-%m-%d %H:%M} UTC"),
     Kind.ROLLOVER_MOVED: lambda r, w: f"moves to {_first(r)}'s new CA (rotation)",
+    Kind.ROLLOVER_FINISH: lambda r, w: (f"rotation finished: previous.* become retired.*, which no bundle trusts "
+                                        f"({_first(r)}); kept to sign the old CA's CRL until it expires"),
     Kind.ROLLOVER_TRUST: lambda r, w: (f"{r.file}: trusts {_first(r)} too (rotation)" if r.names else
                                        f"{r.file}: no longer trusts {r.detail} (rotation finished)"),
     Kind.ROLLOVER_LEFTOVER: lambda r, w: (f"{' '.join(r.names)}: left by an interrupted move, which is finished; "

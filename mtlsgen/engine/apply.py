@@ -295,6 +295,7 @@ class _Executor:
         if CA_CRL in change.files:
             self.write_crl(folder, CA_CRL, name, change.materials.crl)
         self.write_generation(change, folder, "next")
+        self.write_generation(change, folder, "retired")  # a finish: previous.* are removed after
 
     def write_crl(self, folder: Folder, file_name: str, ref: str, content: CrlContent | None) -> None:
         """A CRL issued now with `content`, or (None) the one kept for `ref` copied into place."""

@@ -12,6 +12,7 @@ from cryptography import x509
 
 from ..crypto.keys import PrivateKey
 from ..spec.entries import Spec
+from .layout import Generation
 from .reasons import Reason
 
 
@@ -65,7 +66,7 @@ class GenerationMaterials:
     """A CA's incoming (`next`) or outgoing (`previous`) generation as apply writes it: its key and
     certificate (None: apply makes them, a rotation starts), its CRL to issue or the one kept."""
 
-    which: Literal["next", "previous"]
+    which: Generation
     key: PrivateKey | None = field(default=None, repr=False)
     cert: x509.Certificate | None = field(default=None, repr=False)
     crl: CrlContent | None = None

@@ -23,9 +23,10 @@ SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 TLS_CRT, TLS_KEY, CA_CRT, CA_KEY, CA_CRL = "tls.crt", "tls.key", "ca.crt", "ca.key", "ca.crl"
 # A CA's rotation (docs/spec.md, "Rotating a CA"): the incoming CA lives in next.* while every peer
-# learns to trust it; after the move the outgoing one lives in previous.*, kept to sign its CRL.
-Generation = Literal["next", "previous"]
-GENERATIONS: tuple[Generation, ...] = ("next", "previous")
+# learns to trust it; after the move the outgoing one lives in previous.*, still trusted; once the
+# rotation finishes it is renamed retired.*, trusted by no bundle, kept to sign its CRL.
+Generation = Literal["next", "previous", "retired"]
+GENERATIONS: tuple[Generation, ...] = ("next", "previous", "retired")
 
 
 def generation_files(generation: Generation) -> tuple[str, str, str]:

@@ -115,7 +115,7 @@ def entry_change(inputs: Inputs, decided: Decided, entry: Entry, revocation: _Re
                 + housekeeping.leftovers(inputs, entry, wanted) + housekeeping.temps(inputs[entry.name].temps))
     remove = content.remove + rest.remove
     r = inputs.rollover(entry.name)
-    action = d.action or (Action.ROTATE if r.start or r.move else
+    action = d.action or (Action.ROTATE if r.start or r.move or r.finish else
                           Action.REPACK if content.files or rest.chmod or remove else Action.UNCHANGED)
     head = (Reason(Kind.CREATE, names=content.files),) if action is Action.CREATE else (*d.reasons, *content.reasons)
     return Change(entry.name, action, (*head, *rest.reasons), d.new_key, d.new_cert, content.files, rest.chmod,

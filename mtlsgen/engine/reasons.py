@@ -69,10 +69,11 @@ class Kind(str, Enum):
     ROLLOVER_RESTART = "rollover_restart"        # next.* (names) unusable: a new incoming CA, trusted first
     ROLLOVER_MOVE = "rollover_move"              # next.* → ca.*, ca.* → previous.*; when: the finish
     ROLLOVER_MOVED = "rollover_moved"            # reissued under names[0]'s new CA
+    ROLLOVER_FINISH = "rollover_finish"          # previous.* → retired.*: no bundle trusts names[0] any more
     ROLLOVER_TRUST = "rollover_trust"            # a bundle trusts names (e.g. ca-next), or drops detail
     ROLLOVER_LEFTOVER = "rollover_leftover"      # next.* (names) left by an interrupted move: removed
     ROLLOVER_DROPPED = "rollover_dropped"        # --replace abandons the rotation: names removed
-    PREVIOUS_EXPIRED = "previous_expired"        # the old CA's certificate expired: previous.* (names) removed
+    PREVIOUS_EXPIRED = "previous_expired"        # the old CA's certificate expired: its files (names) removed
     # Revocation and removal
     REVOKED = "revoked"                          # the entry's serial goes into names[0]'s CRL
     REVOKED_UNKNOWN = "revoked_unknown"          # its certificate is gone (detail: why): no serial to revoke

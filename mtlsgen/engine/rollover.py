@@ -5,10 +5,12 @@ every bundle that trusted the CA trusts both (*trust first*). Once `trust_first`
 incoming certificate's notBefore, the next apply *moves*: next.* becomes ca.*, the outgoing CA goes
 to previous.*, and everything the CA issued is reissued under the new key; bundles still trust both.
 Once `overlap` more has passed, bundles trust only the new CA (*finished*); previous.* stay, out of
-every bundle, to sign the old CA's CRL until its certificate expires, then they are removed.
+every bundle, to sign the old CA's CRL until its certificate expires (renamed retired.*), then removed.
 
 The phase is read from the CA folder's files and the clock alone: next.* present → trust first;
-previous.* present → overlap, then finished. Nothing else records it, so no lost file can make it lie.
+previous.* present → overlap; retired.* present → finished. The overlap counts from the move as the
+certificates the CA issued under its new key record it. Nothing else records a phase, so no lost file
+can make it lie (a lost next.key restarts the rotation; a lost record of the move can only delay it).
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ from ..spec.entries import Entry
 from .changes import CertRef
 from .layout import Generation, generation_files
 from .reasons import Kind, Reason
-from .state import NO_GENERATION, EntryState, GenerationState, State
+from .state import NO_GENERATION, GenerationState, State
 
 
 class Phase(str, Enum):
     NONE = "none"
     TRUST_FIRST = "trust_first"  # next.* exist: peers learn to trust the incoming CA
-    OVERLAP = "overlap"          # moved: leaves are under the new CA, bundles still trust the old one
-    FINISHED = "finished"        # bundles trust only the new CA; previous.* kept for the old CA's CRL
+    OVERLAP = "overlap"          # previous.* exist: leaves are under the new CA, bundles still trust the old one
+    FINISHED = "finished"        # retired.* exist: bundles trust only the new CA; the old one signs its CRL
 
 
 @dataclass(frozen=True)
@@ -43,20 +45,22 @@ class Rollover:
 
     ca: str
     phase: Phase = Phase.NONE
-    start: bool = False  # this plan writes next.* (a new key and certificate)
-    move: bool = False   # this plan moves: next.* → ca.*, ca.* → previous.*, the CA's leaves reissued
-    started: datetime | None = None  # the incoming certificate's notBefore: the timeline's origin
+    start: bool = False   # this plan writes next.* (a new key and certificate)
+    move: bool = False    # this plan moves: next.* → ca.*, ca.* → previous.*, the CA's leaves reissued
+    finish: bool = False  # this plan renames previous.* to retired.*: bundles stop trusting the old CA
     move_at: datetime | None = None
     finish_at: datetime | None = None
-    previous_until: datetime | None = None  # previous.* are removed then (its certificate's expiry)
+    previous_until: datetime | None = None  # the old CA's files are removed then (its certificate's expiry)
     reasons: tuple[Reason, ...] = ()
-    remove: tuple[str, ...] = ()  # generation files to delete (leftovers of a move, an expired previous)
+    remove: tuple[str, ...] = ()  # generation files to delete (leftovers of a move, a finish, an expiry)
     outgoing: GenerationState = NO_GENERATION  # at a move: the CA as it was, written to previous.*
-    keeps_previous: bool = False  # previous.* exist after this plan (its CRL is kept fresh)
 
     def keeps(self, which: Generation) -> bool:
-        """Whether the generation's files exist after this plan."""
-        return self.phase is Phase.TRUST_FIRST if which == "next" else self.keeps_previous
+        """Whether the generation's files exist after this plan (so its CRL is kept fresh)."""
+        wanted = {"next": Phase.TRUST_FIRST, "previous": Phase.OVERLAP, "retired": Phase.FINISHED}[which]
+        if which == "retired":  # a finish in the same plan as a new start keeps it too
+            return (self.phase is wanted or self.finish) and self.previous_until is not None
+        return self.phase is wanted
 
     def trusted(self) -> Generation | None:
         """The generation every bundle trusts besides the current CA, after this plan."""
@@ -68,11 +72,12 @@ Rollovers = Mapping[str, Rollover]
 
 def assess(spec_entries: tuple[Entry, ...], state: State, now: datetime, rotate: frozenset[str],
            replace_names: frozenset[str]) -> dict[str, Rollover]:
-    """Each managed CA's rotation: phase, and what this plan starts or moves."""
+    """Each managed CA's rotation: phase, and what this plan starts, moves or finishes."""
     out = {}
     for entry in spec_entries:
         if entry.is_ca and entry.imported is None and not entry.revoked:
-            out[entry.name] = _one(entry, state, now, entry.name in rotate, entry.name in replace_names)
+            children = tuple(e.name for e in spec_entries if e.issuer == entry.name)
+            out[entry.name] = _one(entry, children, state, now, entry.name in rotate, entry.name in replace_names)
     return out
 
 
@@ -93,76 +98,93 @@ def _present(g: GenerationState, which: Generation) -> tuple[str, ...]:
     return tuple(f for f, gone in zip(generation_files(which), missing, strict=True) if not gone)
 
 
-def _one(entry: Entry, state: State, now: datetime, rotate: bool, replacing: bool) -> Rollover:
+def _one(entry: Entry, children: tuple[str, ...], state: State, now: datetime, rotate: bool,
+         replacing: bool) -> Rollover:
     s = state[entry.name]
-    incoming, outgoing = s.incoming, s.outgoing
-    both = (*_present(incoming, "next"), *_present(outgoing, "previous"))
+    every = tuple(f for which in ("next", "previous", "retired") for f in _present(s.generation(which), which))
     if replacing:  # --replace re-keys at once: a rotation in progress is abandoned
-        return Rollover(entry.name, reasons=_dropped(both), remove=both)
+        return Rollover(entry.name, reasons=_said(Kind.ROLLOVER_DROPPED, every), remove=every)
     if s.cert is None or s.key.value is None:
         if rotate:
             raise PlanError(f"--rotate {entry.name}: the CA has no usable certificate and key yet; apply first")
         return Rollover(entry.name)
-    timeline = entry.rollover
+    timeline, incoming = entry.rollover, s.incoming
     leftovers: tuple[str, ...] = ()
-    reasons: list[Reason] = []
     if incoming.present:
         if incoming.cert is not None and public_der(incoming.cert.public_key()) == public_der(s.cert.public_key()):
-            # A move was interrupted after ca.crt became the incoming certificate: next.* are leftovers.
-            leftovers = _present(incoming, "next")
-            reasons.append(Reason(Kind.ROLLOVER_LEFTOVER, names=leftovers))
-        elif _usable(entry, state, incoming):
-            assert incoming.cert is not None
-            started = incoming.cert.not_valid_before_utc + CLOCK_SKEW
-            move_at = started + timeline.trust_first
-            finish_at = move_at + timeline.overlap
-            if now < move_at:
-                return Rollover(entry.name, Phase.TRUST_FIRST, started=started, move_at=move_at, finish_at=finish_at)
-            return Rollover(entry.name, Phase.OVERLAP, move=True, started=started, move_at=move_at,
-                            finish_at=finish_at, previous_until=s.cert.not_valid_after_utc,
-                            reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),), remove=_present(incoming, "next"),
-                            outgoing=GenerationState(s.certs, s.key, s.crl), keeps_previous=True)
+            leftovers = _present(incoming, "next")  # a move was interrupted after ca.crt took the incoming CA
+        elif not _usable(entry, state, incoming):  # a file lost or damaged: trust first again, with a new CA
+            return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=_present(incoming, "next")),
+                          _present(incoming, "next"))
         else:
-            # An unusable incoming CA (a file lost or damaged): trust first again with a new one.
-            return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=_present(incoming, "next")))
-    if rotate:
-        if outgoing.present and _phase_after_move(entry, s, now) is Phase.OVERLAP:
+            assert incoming.cert is not None
+            move_at = incoming.cert.not_valid_before_utc + CLOCK_SKEW + timeline.trust_first
+            if now < move_at:
+                return Rollover(entry.name, Phase.TRUST_FIRST, move_at=move_at, finish_at=move_at + timeline.overlap)
+            finish_at = now + timeline.overlap  # the overlap counts from the move, however late it comes
+            return Rollover(entry.name, Phase.OVERLAP, move=True, move_at=now, finish_at=finish_at,
+                            previous_until=s.cert.not_valid_after_utc,
+                            reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),),
+                            remove=_present(incoming, "next"),
+                            outgoing=GenerationState(s.certs, s.key, s.crl))
+    said = _said(Kind.ROLLOVER_LEFTOVER, leftovers)
+    outgoing, retired = s.outgoing, s.retired
+    if outgoing.present:
+        finish_at = _overlap_end(entry, children, state)
+        if rotate and now < finish_at:
             raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
-                            f"{_finish_of(entry, s):%Y-%m-%d %H:%M} UTC); rotate again after that")
-        return replace(_start(entry, now, Reason(Kind.ROLLOVER_START, when=now + timeline.trust_first,
-                                                 detail=entry.rollover_text), remove=leftovers),
-                       keeps_previous=outgoing.present)
-    if not outgoing.present:
-        return Rollover(entry.name, reasons=tuple(reasons), remove=leftovers)
-    expired = outgoing.cert is None or outgoing.cert.not_valid_after_utc <= now
-    if expired:
-        gone = _present(outgoing, "previous")
-        return Rollover(entry.name, reasons=(*reasons, Reason(Kind.PREVIOUS_EXPIRED, names=gone)),
-                        remove=(*leftovers, *gone))
-    started = s.cert.not_valid_before_utc + CLOCK_SKEW
-    return Rollover(entry.name, _phase_after_move(entry, s, now), started=started,
-                    move_at=started + timeline.trust_first, finish_at=_finish_of(entry, s),
-                    previous_until=outgoing.cert.not_valid_after_utc if outgoing.cert else None,
-                    reasons=tuple(reasons), remove=leftovers, keeps_previous=True)
+                            f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
+        until = outgoing.cert.not_valid_after_utc if outgoing.cert else None
+        if until is None or until <= now:  # the old CA expired: nothing it signed is valid any more
+            gone = (*_present(outgoing, "previous"), *_present(retired, "retired"))
+            return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)),
+                            remove=(*leftovers, *gone))
+        if now < finish_at:
+            return Rollover(entry.name, Phase.OVERLAP, finish_at=finish_at, previous_until=until,
+                            reasons=said, remove=leftovers)
+        # Finished: previous.* become retired.*, which no bundle trusts (written first, then removed).
+        finished = Rollover(entry.name, Phase.FINISHED, finish=True, finish_at=finish_at, previous_until=until,
+                            reasons=(*said, Reason(Kind.ROLLOVER_FINISH, names=(f"{entry.name}-previous",))),
+                            remove=(*leftovers, *_present(outgoing, "previous"), *_present(retired, "retired")))
+        if not rotate:
+            return finished
+        started = _start(entry, now, Reason(Kind.ROLLOVER_START, when=now + timeline.trust_first,
+                                            detail=entry.rollover_text))
+        return replace(finished, phase=Phase.TRUST_FIRST, start=True, move_at=started.move_at,
+                       finish_at=started.finish_at, reasons=(*finished.reasons, *started.reasons))
+    if rotate:
+        return _start(entry, now, Reason(Kind.ROLLOVER_START, when=now + timeline.trust_first,
+                                         detail=entry.rollover_text), leftovers)
+    if not retired.present:
+        return Rollover(entry.name, reasons=said, remove=leftovers)
+    until = retired.cert.not_valid_after_utc if retired.cert else None
+    if until is None or until <= now:
+        gone = _present(retired, "retired")
+        return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*leftovers, *gone))
+    return Rollover(entry.name, Phase.FINISHED, previous_until=until, reasons=said, remove=leftovers)
 
 
 def _start(entry: Entry, now: datetime, why: Reason, remove: tuple[str, ...] = ()) -> Rollover:
     move_at = now + entry.rollover.trust_first
-    return Rollover(entry.name, Phase.TRUST_FIRST, start=True, started=now, move_at=move_at,
+    return Rollover(entry.name, Phase.TRUST_FIRST, start=True, move_at=move_at,
                     finish_at=move_at + entry.rollover.overlap, reasons=(why,), remove=remove)
 
 
-def _finish_of(entry: Entry, s: EntryState) -> datetime:
-    assert s.cert is not None
-    return s.cert.not_valid_before_utc + CLOCK_SKEW + entry.rollover.trust_first + entry.rollover.overlap
+def _overlap_end(entry: Entry, children: tuple[str, ...], state: State) -> datetime:
+    """`overlap` after the move. The move is when the CA's certificates moved to its new key: the
+    earliest notBefore among what it issued under that key (a later renewal can only delay the
+    finish, which is the safe side); without any, from the incoming certificate's schedule."""
+    s = state[entry.name]
+    assert s.cert is not None and s.key.value is not None
+    public = s.key.value.public_key()
+    moved = [c.not_valid_before_utc for name in children
+             if (c := state[name].cert) is not None and signed_by(c, public)]
+    start = min(moved) if moved else s.cert.not_valid_before_utc + entry.rollover.trust_first
+    return start + CLOCK_SKEW + entry.rollover.overlap
 
 
-def _phase_after_move(entry: Entry, s: EntryState, now: datetime) -> Phase:
-    return Phase.OVERLAP if now < _finish_of(entry, s) else Phase.FINISHED
-
-
-def _dropped(files: tuple[str, ...]) -> tuple[Reason, ...]:
-    return (Reason(Kind.ROLLOVER_DROPPED, names=files),) if files else ()
+def _said(kind: Kind, files: tuple[str, ...]) -> tuple[Reason, ...]:
+    return (Reason(kind, names=files),) if files else ()
 
 
 def _usable(entry: Entry, state: State, g: GenerationState) -> bool:

@@ -7,6 +7,8 @@ publishes a CRL, as the current CA does, and the old CA's CRL is kept fresh whil
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cryptography import x509
 
 from ..crypto.crl import crl_signed_by
@@ -42,14 +44,21 @@ def ca_rollover_files(inputs: Inputs, entry: Entry, pruned: Pruned,
         # The moved state's current files are the incoming CA's: ca.key and ca.crt take them (apply
         # stages the key as ca.key.next first), ca.crl the incoming CRL; the old CA goes to previous.*.
         keep_crl = s.crl.value is not None and not crl_written
-        crt, key, _ = generation_files("previous")
-        decision += FileDecision((CA_KEY, CA_CRT, *([CA_CRL] if keep_crl else []), crt, key))
-    if r.keeps("previous"):
-        outgoing = r.outgoing if r.move else s.outgoing
-        files, content = _generation_crl(inputs, entry, outgoing, "previous", active, moved=r.move)
+        decision += FileDecision((CA_KEY, CA_CRT, *([CA_CRL] if keep_crl else [])))
+    if r.keeps("previous") or r.keeps("retired"):
+        # The old CA: written to previous.* at the move, renamed retired.* at the finish (written, then
+        # previous.* removed), its CRL kept fresh until it expires.
+        which: Generation = "previous" if r.keeps("previous") else "retired"
+        old = r.outgoing if r.move else s.outgoing if r.finish or which == "previous" else s.retired
+        files, content = _generation_crl(inputs, entry, old, which, active, moved=r.move or r.finish)
+        if r.move or r.finish:
+            crt, key, _ = generation_files(which)
+            files += FileDecision((crt, key))
         decision += files
-        out.append(GenerationMaterials("previous", outgoing.key.value, outgoing.cert, content, outgoing.crl.value))
-    return decision, tuple(out)
+        out.append(GenerationMaterials(which, old.key.value, old.cert, content, old.crl.value))
+    # A file written now is never also removed (a finish replaces an older retired.*).
+    written = set(decision.files)
+    return replace(decision, remove=tuple(f for f in decision.remove if f not in written)), tuple(out)
 
 
 def _generation_crl(inputs: Inputs, entry: Entry, g: GenerationState, which: Generation, active: bool,
@@ -92,4 +101,4 @@ def crl_on_disk(inputs: Inputs, ref: str) -> x509.CertificateRevocationList | No
     ca, _, which = ref.partition("/")
     if not which:
         return inputs[ca].crl.value
-    return inputs[ca].generation("next" if which == "next" else "previous").crl.value
+    return inputs[ca].generation("next" if which == "next" else "previous").crl.value  # the two bundles hold

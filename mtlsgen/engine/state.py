@@ -109,9 +109,10 @@ class EntryState:
     crl_bundle: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")  # a server's ca.crl
     incoming: GenerationState = NO_GENERATION  # a CA's next.* while it rotates
     outgoing: GenerationState = NO_GENERATION  # a CA's previous.* after the move
+    retired: GenerationState = NO_GENERATION  # a CA's retired.* once its rotation finished
 
     def generation(self, which: Generation) -> GenerationState:
-        return self.incoming if which == "next" else self.outgoing
+        return {"next": self.incoming, "previous": self.outgoing, "retired": self.retired}[which]
 
     @property
     def above(self) -> tuple[x509.Certificate, ...]:
@@ -230,7 +231,8 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                           crl=_load(layout.crl(entry.name), read_crl), next_key=staged,
                           incoming=_read_generation(folder, "next", key_password),
-                          outgoing=_read_generation(folder, "previous", key_password))
+                          outgoing=_read_generation(folder, "previous", key_password),
+                          retired=_read_generation(folder, "retired", key_password))
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout), key_password=opened_with,

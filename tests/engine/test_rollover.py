@@ -1,0 +1,288 @@
+"""A CA's rotation as a user checks it after each apply (docs/spec.md, "Rotating a CA"): library calls
+with an injected clock on real folders, the files read back and judged by `openssl verify`.
+
+Setups start 60 days in the past (tests/helpers/rollover.py's timeline) so that every file is still
+valid at the real clock that `openssl verify` uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+import mtlsgen
+from mtlsgen import Plan, Spec
+from mtlsgen.engine.reasons import Kind
+from mtlsgen.errors import PlanError
+from tests.helpers.common import one_error_line, public_key_of, run_cli
+from tests.helpers.engine import (
+    Node,
+    assert_verifies,
+    certs_in,
+    differing_bytes,
+    openssl_verify,
+    snapshot,
+    spec_at,
+    utcnow,
+)
+from tests.helpers.rollover import DAY, HOUR, INTERMEDIATE_SPEC, OVERLAP, TRUST_FIRST, Timeline, timeline
+
+SPEC = """
+version: 1
+ca: {cn: Rotating Root, key: ecdsa-p256, rollover: {trust_first: 7d, overlap: 30d}}
+defaults: {key: ecdsa-p256}
+servers:
+  api:
+    sans: [api.example.com, localhost]
+    truststore: {formats: [pkcs12]}
+clients:
+  alice: {}
+  bob: {key_rotation: never}
+"""
+LEAVES = ("api", "alice", "bob")
+CA_FILES = ("ca.crt", "ca.key")
+NEXT = ("next.crt", "next.key")
+PREVIOUS = ("previous.crt", "previous.key")
+RETIRED = ("retired.crt", "retired.key")
+
+
+def kinds(the_plan: Plan, name: str) -> set[Kind]:
+    return {reason.kind for reason in the_plan[name].reasons}
+
+
+def _ca_files(out: Path) -> set[str]:
+    return {p.name for p in (out / "ca").iterdir()}
+
+
+def _truststore(entry: Path) -> list[x509.Certificate]:
+    password = (entry / "truststore.password").read_text().strip().encode()
+    loaded = pkcs12.load_pkcs12((entry / "truststore.p12").read_bytes(), password)
+    return [c.certificate for c in loaded.additional_certs]
+
+
+def changed_files(before: dict[str, Node], out: Path) -> set[str]:
+    return differing_bytes(before, snapshot(out))
+
+
+def public_key_of_cert(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _settled(spec: Spec, at: datetime, out: Path) -> None:
+    """A plan a minute after `at` has nothing to do, and an apply then writes nothing."""
+    later = at + timedelta(minutes=1)
+    the_plan = mtlsgen.plan(spec, now=later)
+    assert the_plan.pending == (), [(c.name, c.action.value, c.reasons) for c in the_plan.pending]
+    before = snapshot(out)
+    mtlsgen.apply(spec, now=later)
+    assert differing_bytes(before, snapshot(out)) == set()
+
+
+@pytest.fixture
+def rotating(tmp_path: Path) -> tuple[Spec, Path, Timeline]:
+    """SPEC applied at t0 and rotated at t0 + 1 day (trust first)."""
+    spec = spec_at(tmp_path, SPEC)
+    when = timeline()
+    mtlsgen.apply(spec, now=when.t0)
+    (tmp_path / "P0").mkdir()
+    for name in ("ca.crt", "ca.key"):
+        (tmp_path / "P0" / name).write_bytes((tmp_path / "certs" / "ca" / name).read_bytes())
+    for leaf in LEAVES:
+        (tmp_path / "P0" / f"{leaf}.crt").write_bytes((tmp_path / "certs" / leaf / "tls.crt").read_bytes())
+    mtlsgen.apply(spec, now=when.rotate, rotate=["ca"])
+    return spec, tmp_path / "certs", when
+
+
+def test_rotate_makes_every_leaf_trust_both_cas_and_leaves_stay(tmp_path: Path) -> None:
+    spec = spec_at(tmp_path, SPEC)
+    when = timeline()
+    mtlsgen.apply(spec, now=when.t0)
+    out = tmp_path / "certs"
+    old_ca = (out / "ca" / "ca.crt").read_bytes()
+    before = snapshot(out)
+
+    the_plan, _ = mtlsgen.apply(spec, now=when.rotate, rotate=["ca"])
+    assert Kind.ROLLOVER_START in kinds(the_plan, "ca")
+    for leaf in LEAVES:
+        assert Kind.ROLLOVER_TRUST in kinds(the_plan, leaf)
+    assert _ca_files(out) == {*CA_FILES, *NEXT}
+    assert (out / "ca" / "ca.crt").read_bytes() == old_ca
+    assert (out / "ca" / "next.key").stat().st_mode & 0o777 == 0o600
+    incoming = certs_in(out / "ca" / "next.crt")[0]
+    assert public_key_of(out / "ca" / "next.key") != public_key_of(out / "ca" / "ca.key")
+    for leaf in LEAVES:
+        trusted = certs_in(out / leaf / "ca.crt")
+        assert len(trusted) == 2
+        assert {c.subject.rfc4514_string() for c in trusted} == {"CN=Rotating Root"}
+        assert set(trusted) == {x509.load_pem_x509_certificate(old_ca), incoming}
+        assert_verifies(out / leaf / "ca.crt", out / leaf / "tls.crt")  # the old leaves, unchanged
+    assert set(_truststore(out / "api")) == {x509.load_pem_x509_certificate(old_ca), incoming}
+    # Only the incoming CA and the bundles are written: no leaf's certificate or key, no current CA file.
+    assert differing_bytes(before, snapshot(out)) == {
+        "ca/next.crt", "ca/next.key", "api/ca.crt", "api/truststore.p12", "alice/ca.crt", "bob/ca.crt"}
+    _settled(spec, when.rotate, out)
+
+
+def test_plain_apply_during_trust_first_is_a_noop(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, out, when = rotating
+    for at in (when.rotate + DAY, when.rotate + TRUST_FIRST - HOUR):
+        assert mtlsgen.plan(spec, now=at).pending == ()
+    before = snapshot(out)
+    mtlsgen.apply(spec, now=when.rotate + TRUST_FIRST - HOUR)
+    assert differing_bytes(before, snapshot(out)) == set()
+
+
+def test_move_reissues_every_leaf_under_the_new_key(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, out, when = rotating
+    old_ca = (out / "ca" / "ca.crt").read_bytes()
+    old_key = public_key_of(out / "ca" / "ca.key")
+    incoming, incoming_key = (out / "ca" / "next.crt").read_bytes(), public_key_of(out / "ca" / "next.key")
+
+    the_plan, _ = mtlsgen.apply(spec, now=when.move)
+    assert Kind.ROLLOVER_MOVE in kinds(the_plan, "ca")
+    for leaf in LEAVES:
+        assert Kind.ROLLOVER_MOVED in kinds(the_plan, leaf)
+    assert _ca_files(out) == {*CA_FILES, *PREVIOUS}
+    assert (out / "ca" / "previous.crt").read_bytes() == old_ca
+    assert public_key_of(out / "ca" / "previous.key") == old_key
+    assert (out / "ca" / "ca.crt").read_bytes() == incoming
+    assert public_key_of(out / "ca" / "ca.key") == incoming_key
+    for leaf in LEAVES:
+        assert_verifies(out / "ca" / "ca.crt", out / leaf / "tls.crt")
+        assert openssl_verify(out / "ca" / "previous.crt", out / leaf / "tls.crt").returncode != 0
+        assert len(certs_in(out / leaf / "ca.crt")) == 2  # still both during the overlap
+        assert_verifies(out / leaf / "ca.crt", out / leaf / "tls.crt")
+    # A client that kept the old CA's leaf is still trusted by the moved server (and the other way).
+    assert_verifies(out / "api" / "ca.crt", out.parent / "P0" / "alice.crt")
+    assert len(_truststore(out / "api")) == 2
+    _settled(spec, when.move, out)
+
+
+def test_finish_leaves_only_the_new_ca_in_every_bundle(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, out, when = rotating
+    mtlsgen.apply(spec, now=when.move)
+    before_finish = snapshot(out)
+    assert mtlsgen.plan(spec, now=when.finish - DAY).pending == ()  # overlap not over yet
+
+    the_plan, _ = mtlsgen.apply(spec, now=when.finish)
+    assert {c.name for c in the_plan.pending} == {"ca", *LEAVES}
+    assert Kind.ROLLOVER_FINISH in kinds(the_plan, "ca")
+    assert all(the_plan[leaf].action.value == "repack" for leaf in LEAVES)
+    current = certs_in(out / "ca" / "ca.crt")
+    for leaf in LEAVES:
+        assert certs_in(out / leaf / "ca.crt") == current
+        assert_verifies(out / leaf / "ca.crt", out / leaf / "tls.crt")
+        assert openssl_verify(out / leaf / "ca.crt", out.parent / "P0" / f"{leaf}.crt").returncode != 0
+    assert _truststore(out / "api") == current
+    # The leaves themselves were not touched; the old CA is renamed retired.*, out of the way (its CRL).
+    assert {p for p in differing_bytes(before_finish, snapshot(out)) if p.endswith(("tls.crt", "tls.key"))} == set()
+    assert _ca_files(out) == {*CA_FILES, *RETIRED}
+    assert before_finish["ca/previous.crt"].data == (out / "ca" / "retired.crt").read_bytes()
+    _settled(spec, when.finish, out)
+
+
+def test_overlap_counts_from_the_move_that_happened(rotating: tuple[Spec, Path, Timeline]) -> None:
+    """Nobody applied during the whole schedule (a weekly CI job that was paused): the late apply moves,
+    and peers still get `overlap` to pick up the moved files before the old CA leaves the bundles.
+    Finishing a day after that move would strand every peer still on the old leaves (P1 files facing
+    P3 files: refused, see tests/interop/test_rollover_matrix.py)."""
+    spec, out, when = rotating
+    late = when.rotate + TRUST_FIRST + OVERLAP + 3 * DAY
+    the_plan, _ = mtlsgen.apply(spec, now=late)
+    assert Kind.ROLLOVER_MOVE in kinds(the_plan, "ca")
+    assert _ca_files(out) == {*CA_FILES, *PREVIOUS}
+    day_after = mtlsgen.plan(spec, now=late + DAY)
+    assert day_after.pending == (), [(c.name, c.action.value, c.reasons) for c in day_after.pending]
+    for leaf in LEAVES:
+        assert len(certs_in(out / leaf / "ca.crt")) == 2
+
+
+def test_rotate_during_the_overlap_is_one_clear_error(tmp_path: Path) -> None:
+    """Library and CLI (real clock): a rotation moved 3 days ago is in its overlap for ~27 days more."""
+    spec = spec_at(tmp_path, SPEC)
+    now = utcnow()
+    start = now - 11 * DAY
+    mtlsgen.apply(spec, now=start)
+    mtlsgen.apply(spec, now=start + DAY, rotate=["ca"])
+    mtlsgen.apply(spec, now=start + DAY + TRUST_FIRST + HOUR)
+    out = tmp_path / "certs"
+    before = snapshot(out)
+    with pytest.raises(PlanError, match="overlap"):
+        mtlsgen.apply(spec, now=now, rotate=["ca"])
+    line = one_error_line(run_cli("apply", tmp_path / "pki.yaml", "--rotate", "ca"))
+    assert "--rotate ca" in line and "overlap" in line
+    assert changed_files(before, out) == set()
+    # After the overlap, a new rotation starts.
+    the_plan = mtlsgen.plan(spec, now=start + DAY + TRUST_FIRST + OVERLAP + 2 * HOUR, rotate=["ca"])
+    assert Kind.ROLLOVER_START in kinds(the_plan, "ca")
+
+
+@pytest.mark.parametrize(("name", "words"), [("alice", "only a CA rotates"), ("nobody", "no such entry")])
+def test_rotate_of_a_leaf_or_an_unknown_name_is_an_error(tmp_path: Path, name: str, words: str) -> None:
+    spec = spec_at(tmp_path, SPEC)
+    mtlsgen.apply(spec, now=timeline().t0)
+    out = tmp_path / "certs"
+    before = snapshot(out)
+    with pytest.raises(PlanError, match=words):
+        mtlsgen.plan(spec, rotate=[name])
+    line = one_error_line(run_cli("apply", tmp_path / "pki.yaml", "--rotate", name))
+    assert f"--rotate {name}" in line and words in line
+    assert changed_files(before, out) == set()
+
+
+@pytest.mark.parametrize(("text", "ca"), [(SPEC, "ca"), (INTERMEDIATE_SPEC, "services-ca")],
+                         ids=["root", "intermediate"])
+def test_every_phase_settles(tmp_path: Path, text: str, ca: str) -> None:
+    """A second apply right after each phase's apply does nothing (under an intermediate with CRLs too)."""
+    spec = spec_at(tmp_path, text)
+    when = timeline()
+    out = tmp_path / "certs"
+    for phase in range(4):
+        mtlsgen.apply(spec, now=when.at(phase), rotate=[ca] if phase == 1 else [])
+        _settled(spec, when.at(phase), out)
+
+
+def test_lost_next_key_restarts_trust_first(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, out, when = rotating
+    abandoned = certs_in(out / "ca" / "next.crt")[0]
+    (out / "ca" / "next.key").unlink()
+    restart = when.rotate + 2 * DAY
+
+    the_plan, _ = mtlsgen.apply(spec, now=restart)
+    assert Kind.ROLLOVER_RESTART in kinds(the_plan, "ca")
+    assert _ca_files(out) == {*CA_FILES, *NEXT}
+    incoming = certs_in(out / "ca" / "next.crt")[0]
+    assert incoming != abandoned
+    assert public_key_of(out / "ca" / "next.key") == public_key_of_cert(incoming)
+    for leaf in LEAVES:
+        trusted = certs_in(out / leaf / "ca.crt")
+        assert incoming in trusted and abandoned not in trusted and len(trusted) == 2
+    # Trust first runs again in full from the restart: no move at the first rotation's move time.
+    assert mtlsgen.plan(spec, now=when.move).pending == ()
+    assert Kind.ROLLOVER_MOVE in kinds(mtlsgen.plan(spec, now=restart + TRUST_FIRST + HOUR), "ca")
+    _settled(spec, restart, out)
+
+
+@pytest.mark.parametrize("phase", ["trust_first", "overlap"])
+def test_replace_during_a_rotation_drops_it(rotating: tuple[Spec, Path, Timeline], phase: str) -> None:
+    spec, out, when = rotating
+    at = when.rotate + DAY
+    if phase == "overlap":
+        mtlsgen.apply(spec, now=when.move)
+        at = when.move + DAY
+    gone = NEXT if phase == "trust_first" else PREVIOUS
+
+    the_plan, _ = mtlsgen.apply(spec, now=at, replace=["ca"])
+    assert Kind.ROLLOVER_DROPPED in kinds(the_plan, "ca")
+    assert _ca_files(out) == set(CA_FILES)
+    assert not any((out / "ca" / name).exists() for name in gone)
+    current = certs_in(out / "ca" / "ca.crt")
+    for leaf in LEAVES:
+        assert certs_in(out / leaf / "ca.crt") == current
+        assert_verifies(out / leaf / "ca.crt", out / leaf / "tls.crt")
+    _settled(spec, at, out)
