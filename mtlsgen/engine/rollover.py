@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 from cryptography import x509
 
 from ..crypto.certs import CLOCK_SKEW, signed_by
-from ..crypto.keys import key_matches, public_der
+from ..crypto.keys import PublicKey, key_matches, public_der
 from ..errors import PlanError
 from ..spec.entries import Entry
 from .changes import CertRef
@@ -130,7 +131,7 @@ def _one(entry: Entry, children: tuple[str, ...], state: State, now: datetime, r
     said = _said(Kind.ROLLOVER_LEFTOVER, leftovers)
     outgoing, retired = s.outgoing, s.retired
     if outgoing.present:
-        finish_at = _overlap_end(entry, children, state)
+        finish_at = _overlap_end(entry, children, state, now)
         if rotate and now < finish_at:
             raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
                             f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
@@ -170,17 +171,21 @@ def _start(entry: Entry, now: datetime, why: Reason, remove: tuple[str, ...] = (
                     finish_at=move_at + entry.rollover.overlap, reasons=(why,), remove=remove)
 
 
-def _overlap_end(entry: Entry, children: tuple[str, ...], state: State) -> datetime:
-    """`overlap` after the move. The move is when the CA's certificates moved to its new key: the
-    earliest notBefore among what it issued under that key (a later renewal can only delay the
-    finish, which is the safe side); without any, from the incoming certificate's schedule."""
+def _overlap_end(entry: Entry, children: tuple[str, ...], state: State, now: datetime) -> datetime:
+    """`overlap` after the move. The move is when the CA's certificates moved to its new key (the one
+    ca.crt certifies): the earliest notBefore among what it issued under that key (a later renewal can
+    only delay the finish, the safe side). When what it issued has not moved yet (a move interrupted,
+    finished by this plan) the move is now; a CA that issued nothing follows its schedule."""
     s = state[entry.name]
-    assert s.cert is not None and s.key.value is not None
-    public = s.key.value.public_key()
-    moved = [c.not_valid_before_utc for name in children
-             if (c := state[name].cert) is not None and signed_by(c, public)]
-    start = min(moved) if moved else s.cert.not_valid_before_utc + entry.rollover.trust_first
-    return start + CLOCK_SKEW + entry.rollover.overlap
+    assert s.cert is not None
+    public = cast(PublicKey, s.cert.public_key())  # signed_by refuses any other kind of key
+    issued = [c for name in children if (c := state[name].cert) is not None]
+    moved = [c.not_valid_before_utc + CLOCK_SKEW for c in issued if signed_by(c, public)]
+    if moved:
+        start = min(moved)
+    else:
+        start = now if issued else s.cert.not_valid_before_utc + CLOCK_SKEW + entry.rollover.trust_first
+    return start + entry.rollover.overlap
 
 
 def _said(kind: Kind, files: tuple[str, ...]) -> tuple[Reason, ...]:

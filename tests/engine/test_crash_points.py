@@ -120,11 +120,19 @@ def _rotate_move(folder: Path) -> tuple[str, ...]:
     return ()
 
 
+def _rotate_finish(folder: Path) -> tuple[str, ...]:
+    _rotation_started(folder, timedelta(hours=30))
+    # Moved 27 hours ago: the overlap (1 day) is over, this apply renames previous.* to retired.*.
+    mtlsgen.apply(mtlsgen.load_spec(folder / "pki.yaml"), now=datetime.now(timezone.utc) - timedelta(hours=27))
+    return ()
+
+
 SCENARIOS: dict[str, Callable[[Path], tuple[str, ...]]] = {
     "first-run": _first_run, "reissue": _reissue, "replace-ca": _replace_ca, "revocation": _revoke,
-    "rotate-start": _rotate_start, "rotate-move": _rotate_move}
+    "rotate-start": _rotate_start, "rotate-move": _rotate_move, "rotate-finish": _rotate_finish}
 # A revocation writes one CRL and deletes files: kill it before deletions as well as renames.
-SYSCALLS = {"revocation": f"{RENAMES},unlink,unlinkat,rmdir", "rotate-move": f"{RENAMES},unlink,unlinkat"}
+SYSCALLS = {"revocation": f"{RENAMES},unlink,unlinkat,rmdir", "rotate-move": f"{RENAMES},unlink,unlinkat",
+            "rotate-finish": f"{RENAMES},unlink,unlinkat"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
