@@ -55,8 +55,15 @@ def _read(spec: Path) -> Any:
 
 
 def _spec_of(ctx: click.Context) -> Path:
-    # ctx.params holds SPEC when the command line names it, else MTLSGEN_SPEC or the default (click's
-    # resolution); `-C DIR` has already changed the folder while the line was parsed.
+    """SPEC as the command line gives it, else MTLSGEN_SPEC, else ./pki.yaml (-C DIR has already run)."""
+    from click.core import ParameterSource
+
+    if ctx.get_parameter_source("spec") is not ParameterSource.COMMANDLINE:
+        # When the line ends in an option waiting for its value (`plan x.yaml --replace <TAB>`), click
+        # stops parsing there and leaves the positional arguments unassigned in ctx.args, in order.
+        positional = [p.name for p in ctx.command.params if isinstance(p, click.Argument)]
+        if "spec" in positional and len(ctx.args) > positional.index("spec"):
+            return Path(ctx.args[positional.index("spec")])
     return Path(ctx.params.get("spec") or os.environ.get("MTLSGEN_SPEC") or "pki.yaml")
 
 
