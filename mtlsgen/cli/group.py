@@ -38,12 +38,14 @@ def _change_dir(ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 def global_options(*, hidden: bool) -> list[click.Option]:
-    # is_eager: -C takes effect before every other parameter of the same command is converted.
+    # is_eager: both take effect before the other parameters of the same command are converted (and may
+    # fail), in the order given.
     return [
         click.Option(["-C", "directory"], metavar="DIR", is_eager=True, expose_value=False, hidden=hidden,
                      callback=_change_dir,
                      help="Change to DIR first (like git -C): SPEC, MTLSGEN_SPEC and --output are relative to it."),
-        click.Option(["--no-color"], is_flag=True, expose_value=False, hidden=hidden, callback=_record_no_color,
+        click.Option(["--no-color"], is_flag=True, is_eager=True, expose_value=False, hidden=hidden,
+                     callback=_record_no_color,
                      help="No colour (also: NO_COLOR, or output to a pipe)."),
     ]
 
