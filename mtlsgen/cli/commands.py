@@ -1,4 +1,4 @@
-"""Thin commands: parse the arguments, call the library, render. User errors → one line, exit 1."""
+"""Thin commands: parse the arguments, call the library, render. Exit codes: exits.py; the group: group.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,101 +13,33 @@ import click
 
 from .. import __version__
 from ..errors import MtlsgenError
+from .completion import complete_entries
+from .exits import NEEDS_ATTENTION, make_console, say, user_errors
+from .exits import no_color as _no_color
+from .group import Cli, global_options
 from .output_override import output_option
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..engine.apply import Progress
     from ..engine.changes import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+__all__ = ["SPEC_ARG", "main", "user_errors"]  # what wiring.py and export.py build on
 
-def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
-    """cli/console.py's, imported on first use: `--version`, `--help` and `validate` never load rich."""
-    from .console import make_console as make
-
-    return make(stderr=stderr, no_color=no_color)
-
-
-SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml")
+# Argument > MTLSGEN_SPEC > ./pki.yaml (relative to -C DIR when given); click reads the variable.
+SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False), default="pki.yaml",
+                          envvar="MTLSGEN_SPEC")
 
 
-# The one boundary where errors become exit codes (the tree: mtlsgen/errors.py). Every error a
-# user can cause exits 1; 2 is kept for `plan --detailed-exitcode` ("changes pending").
-EXIT_CODES: dict[type[MtlsgenError], int] = {MtlsgenError: 1}
-
-
-INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
-
-
-def exit_code(exc: MtlsgenError) -> int:
-    return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
-
-
-def user_errors(func: F) -> F:
-    """MtlsgenError → `error: …` on stderr and its exit code; any other exception is a bug and keeps its trace."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MtlsgenError as exc:
-            make_console(stderr=True, no_color=_no_color()).print(f"error: {exc}", style="red",
-                                                                    overflow="ignore", crop=False)
-            sys.exit(exit_code(exc))
-        except KeyboardInterrupt:
-            # Every file is written whole or not at all; the next run removes what was half-made.
-            make_console(stderr=True, no_color=_no_color()).print(
-                "error: interrupted; no file is half-written: run the same command again to finish",
-                style="red", overflow="ignore", crop=False)
-            sys.exit(INTERRUPTED)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _no_color() -> bool:
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.find_root().params.get("no_color"))
-
-
-class _Cli(click.Group):
-    """The command group, with click's usage errors (exit 2) exiting 1 like every other error.
-
-    Exit code 2 is reserved for `plan --detailed-exitcode`. Usage errors arise while the group or a
-    command parses its arguments (make_context) or while the group picks the command (invoke); the
-    message is click's own, only its exit code changes. Both `python -m mtlsgen` and CliRunner go
-    through here, as both call main(), which lets click's standalone handler read the exit code.
-    """
-
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
-        with _usage_errors_exit_1():
-            return super().make_context(info_name, args, parent, **extra)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        with _usage_errors_exit_1():
-            return super().invoke(ctx)
-
-
-@contextmanager
-def _usage_errors_exit_1() -> Iterator[None]:
-    try:
-        yield
-    except click.UsageError as exc:
-        # One line, like every other error; click's own multi-line usage block is only a --help away.
-        command = exc.ctx.command_path if exc.ctx is not None else "mtlsgen"
-        make_console(stderr=True, no_color=_no_color()).print(
-            f"error: {exc.format_message()} (see `{command} --help`)", style="red", overflow="ignore", crop=False)
-        sys.exit(1)
-
-
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Cli, params=global_options(hidden=False), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mtlsgen")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR, or output to a pipe).")
-def main(no_color: bool) -> None:
-    """Declarative PKI for mutual TLS: one pki.yaml in, CA, certificates, keystores and truststores out."""
+def main() -> None:
+    """Declarative PKI for mutual TLS: one pki.yaml in, CA, certificates, keystores and truststores out.
+
+    SPEC defaults to $MTLSGEN_SPEC, else ./pki.yaml. Exit codes: 0 done, 1 error, 2 needs attention
+    (plan --detailed-exitcode, status), 130 interrupted.
+    """
 
 
 @main.command(short_help="Write a commented starter spec; never overwrites.")
@@ -133,11 +64,22 @@ def init(spec: Path) -> None:
 
 @main.command(short_help="Check the spec only; exit 0 when valid, 1 if not.")
 @SPEC_ARG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @user_errors
-def validate(spec: Path) -> None:
+def validate(spec: Path, as_json: bool) -> None:
     """Check SPEC only (no files read or written); exit 0 when valid, 1 with the first problem."""
     from ..spec.load import load_spec
 
+    if as_json:
+        from .documents import validate_error_json, validate_json
+
+        try:
+            loaded = load_spec(spec)
+        except MtlsgenError as exc:  # the document, then the same one line on stderr and exit 1
+            click.echo(json.dumps(validate_error_json(spec, str(exc)), indent=2))
+            raise
+        click.echo(json.dumps(validate_json(loaded), indent=2))
+        return
     loaded = load_spec(spec)
     leaves = sum(1 for e in loaded.entries if not e.is_ca)
     cas = len(loaded.entries) - leaves
@@ -154,7 +96,7 @@ def schema() -> None:
 
 
 def _replace_option(func: F) -> F:
-    func = click.option("--replace", "replace", multiple=True, metavar="NAME",
+    func = click.option("--replace", "replace", multiple=True, metavar="NAME", shell_complete=complete_entries,
                         help="Re-key and reissue NAME (and what it issues) even if up to date; repeatable.")(func)
     func = click.option("--rotate", "rotate", multiple=True, metavar="CA",
                         help="Start rotating CA's key without an outage (docs: Rotating a CA); repeatable.")(func)
@@ -192,7 +134,7 @@ def plan(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: b
     _print_plan(the_plan, as_json=as_json)
     _fail_if_blocked(the_plan)
     if detailed_exitcode and the_plan.pending:
-        sys.exit(2)
+        sys.exit(NEEDS_ATTENTION)
 
 
 def _fail_if_blocked(the_plan: Plan) -> None:
@@ -270,7 +212,7 @@ def _seconds(option: str, text: str | None) -> float | None:
 
 
 def _say_on_stderr(message: str) -> None:
-    make_console(stderr=True, no_color=_no_color()).print(message, overflow="ignore", crop=False)
+    say(message)
 
 
 @contextmanager
@@ -296,7 +238,7 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
 @main.command(short_help="Expiry, days left and state of every certificate and store.")
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
-@click.option("--fail-within", metavar="DURATION", help="Exit 1 if anything expires within DURATION (e.g. 30d).")
+@click.option("--fail-within", metavar="DURATION", help="Exit 2 if anything expires within DURATION (e.g. 30d).")
 @output_option
 @user_errors
 def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
@@ -318,12 +260,13 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
         console = make_console(no_color=_no_color())
         for table in status_tables(report):
             console.print(table)
-    if report.failing and as_json:
-        sys.exit(1)  # the document says which ("ok": false, and each state)
-    if report.failing:
-        problems = status_problems(report)
-        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-        raise MtlsgenError(f"{len(problems)} need attention: {'; '.join(problems[:3])}{more}")
+    if report.failing:  # not an error (1): the report is complete and says what to look at
+        if not as_json:  # the document says which ("ok": false, and each state)
+            problems = status_problems(report)
+            more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+            verb = "needs" if len(problems) == 1 else "need"
+            say(f"{len(problems)} {verb} attention: {'; '.join(problems[:3])}{more}", style="yellow")
+        sys.exit(NEEDS_ATTENTION)
 
 
 @main.command(short_help="Check chains and stores; run mTLS handshakes on loopback.")

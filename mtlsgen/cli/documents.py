@@ -1,4 +1,4 @@
-"""The --json documents of plan, apply, status, verify and validate (their shapes: docs/json.md).
+"""The --json documents of validate, plan, apply, status and verify (their shapes: docs/json.md).
 
 Each carries `format_version`; each reason carries its kind and file beside its words, so that
 scripts read kinds, never text.
@@ -6,14 +6,16 @@ scripts read kinds, never text.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..engine.apply import ApplyResult
-from ..engine.changes import Action, Change, Plan, Rotation
-from ..reports.status import StatusReport
-from ..reports.verify import VerifyReport
-from .render import check_detail, status_detail, where
-from .words import reason_text
+if TYPE_CHECKING:  # imported where used: `validate --json` loads no engine, report or rich module
+    from ..engine.apply import ApplyResult
+    from ..engine.changes import Change, Plan, Rotation
+    from ..reports.status import StatusReport
+    from ..reports.verify import VerifyReport
+    from ..spec.entries import Spec
 
 # The version of every document's shape; bumped when a field changes meaning or goes away.
 FORMAT_VERSION = 1
@@ -21,11 +23,16 @@ FORMAT_VERSION = 1
 
 def reasons_json(plan: Plan, change: Change) -> list[dict[str, str | None]]:
     """Each reason with its kind and file, for scripts, and its words, for people."""
+    from .render import where
+    from .words import reason_text
+
     at = where(plan, change)
     return [{"kind": r.kind.value, "file": r.file or None, "text": reason_text(r, at)} for r in change.reasons]
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
+    from ..engine.changes import Action
+
     counts = plan.counts()
     return {
         "format_version": FORMAT_VERSION,
@@ -49,6 +56,8 @@ def result_json(result: ApplyResult) -> dict[str, Any]:
 
 
 def status_json(report: StatusReport) -> dict[str, Any]:
+    from .render import status_detail
+
     return {
         "format_version": FORMAT_VERSION,
         "now": report.now.isoformat(),
@@ -81,9 +90,48 @@ def rotation_json(r: Rotation) -> dict[str, Any]:
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
+    from .render import check_detail
+
     return {
         "format_version": FORMAT_VERSION,
         "ok": not report.failed,
         "checks": [{"kind": c.kind, "subject": c.subject, "ok": c.ok, "detail": check_detail(c),
                     "reason": c.reason.kind.value if c.reason else None} for c in report.checks],
     }
+
+
+def validate_json(spec: Spec) -> dict[str, Any]:
+    """A valid spec: its entries resolved (every default applied), issuers first."""
+    leaves = [e for e in spec.entries if not e.is_ca]
+    return {
+        "format_version": FORMAT_VERSION,
+        "valid": True,
+        "spec": str(spec.path),
+        "output": str(spec.output),
+        "cas": len(spec.entries) - len(leaves),
+        "certificates": len(leaves),
+        "entries": [{"name": e.name, "role": e.role, "issuer": e.issuer, "cn": e.cn, "sans": [str(s) for s in e.sans],
+                     "key": e.key, "validity": e.validity_text, "revoked": e.revoked, "line": e.line}
+                    for e in spec.entries],
+    }
+
+
+# The one-line messages of SpecError (spec/yamlsrc.py): `file:line: field: reason`, `file:line: reason`
+# or `file: reason`. A field is a path like `servers.api.sans[2]`: no space, no colon.
+_LOCATED = re.compile(r"(?P<file>.+?):(?P<line>[0-9]+): (?P<rest>.*)", re.DOTALL)
+_FIELD = re.compile(r"(?P<field>[^\s:]+): (?P<message>.*)", re.DOTALL)
+_FILE = re.compile(r"(?P<file>[^\s:][^:]*): (?P<message>.*)", re.DOTALL)
+
+
+def validate_error_json(spec: Path, message: str) -> dict[str, Any]:
+    """An invalid spec: where the first problem is (`line` and `field` null when unknown) and what."""
+    error: dict[str, Any] = {"file": None, "line": None, "field": None, "message": message}
+    located = _LOCATED.fullmatch(message)
+    if located:
+        error.update(file=located["file"], line=int(located["line"]), message=located["rest"])
+        field = _FIELD.fullmatch(located["rest"])
+        if field:
+            error.update(field=field["field"], message=field["message"])
+    elif (whole := _FILE.fullmatch(message)) and whole["file"] == str(spec):
+        error.update(file=whole["file"], message=whole["message"])
+    return {"format_version": FORMAT_VERSION, "valid": False, "spec": str(spec), "error": error}

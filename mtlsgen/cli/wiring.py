@@ -11,25 +11,17 @@ import shlex
 from pathlib import Path
 
 import click
-from click.shell_completion import CompletionItem
 
 from ..errors import MtlsgenError
 from .commands import SPEC_ARG, main, user_errors
+from .completion import complete_leaves
 from .output_override import load, output_option
 
 # The names of mtlsgen.reports.wiring.TARGETS, spelled here so that starting the CLI imports no
 # wiring code (tests/wiring/test_cli.py checks that both lists agree).
 TARGET_NAMES = ("spring", "tomcat", "nginx", "curl", "python", "java", "openssl")
 
-
-def _complete_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """Entry names from the spec named so far on the command line, else ./pki.yaml; nothing on any error."""
-    try:
-        spec = load(Path(ctx.params.get("spec") or "pki.yaml"))
-    except (MtlsgenError, OSError):
-        return []
-    return [CompletionItem(e.name, help=e.role) for e in spec.entries
-            if not e.is_ca and not e.revoked and e.name.startswith(incomplete)]
+_complete_names = complete_leaves  # entry names without loading the spec (cli/completion.py); export.py uses it
 
 
 @main.command(short_help="Print an entry's configuration for Spring, Tomcat, nginx, curl, …")

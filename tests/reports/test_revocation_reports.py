@@ -57,7 +57,7 @@ def test_status_fail_within_flags_a_crl_about_to_lapse(tmp_path: Path) -> None:
     assert crl.state == "renew due" and "expires within 10 days" in status_detail(crl)
     assert report.failing
     result = run_cli("status", "--fail-within", "10d", spec.path)
-    assert result.returncode == 1 and "services-ca/ca.crl: renew due" in result.stderr
+    assert result.returncode == 2 and "services-ca/ca.crl: renew due" in result.stderr
     document = json.loads(run_cli("status", "--json", "--fail-within", "10d", spec.path).stdout)
     assert {c["name"]: c["state"] for c in document["crls"]}["services-ca"] == "renew due"
 

@@ -145,16 +145,16 @@ def test_renewal_time_reached_with_an_injected_clock_is_renew_due(write_spec: Ca
     assert f"{expires:%Y-%m-%d}" in status_detail(api)
 
 
-def test_fail_within_longer_than_the_leaves_life_is_renew_due_and_exits_1(
+def test_fail_within_longer_than_the_leaves_life_is_renew_due_and_exits_2(
         write_spec: Callable[..., Path]) -> None:
     spec = applied(write_spec)
     code, document = status_json(spec, "--fail-within", "60d")
-    assert code == 1
+    assert code == 2
     assert states(document) == {"ca": "ok", **dict.fromkeys(LEAVES, "renew due")}
     assert document["ok"] is False
 
     text = run_cli("status", spec, "--fail-within", "60d", env=WIDE)
-    assert text.returncode == 1
+    assert text.returncode == 2
     assert "renew due" in row(text.stdout, "bob")
 
     # A window shorter than what is left (29 days) changes nothing.
@@ -170,11 +170,11 @@ def test_bad_fail_within_is_a_one_line_error(write_spec: Callable[..., Path]) ->
     assert "Traceback" not in result.stderr
 
 
-def test_deleted_key_is_missing_and_exits_1(write_spec: Callable[..., Path]) -> None:
+def test_deleted_key_is_missing_and_exits_2(write_spec: Callable[..., Path]) -> None:
     spec = applied(write_spec)
     (spec.parent / "certs" / "bob" / "tls.key").unlink()
     result = run_cli("status", spec, env=WIDE)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "missing" in row(result.stdout, "bob")
     assert row(result.stdout, "alice").rstrip(" │").endswith("ok")
     assert lib_states(spec) == {"ca": "ok", "api": "ok", "alice": "ok", "bob": "missing"}
@@ -185,7 +185,7 @@ def test_san_edited_in_the_spec_is_drifted_and_names_the_san(write_spec: Callabl
     write_spec(SPEC.replace("[api.example.com, localhost, 127.0.0.1]",
                             "[api.example.com, api2.example.com, localhost, 127.0.0.1]"))
     result = run_cli("status", spec, env=WIDE)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "drifted" in row(result.stdout, "api")
     assert "api2.example.com" in row(result.stdout, "api")
     report = mtlsgen.status(load_spec(spec))
@@ -203,7 +203,7 @@ def test_truncated_certificate_is_invalid(write_spec: Callable[..., Path]) -> No
     crt.write_bytes(crt.read_bytes()[:200])
     assert lib_states(spec) == {"ca": "ok", "api": "ok", "alice": "invalid", "bob": "ok"}
     result = run_cli("status", spec, env=WIDE)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "invalid" in row(result.stdout, "alice")
 
 
@@ -286,7 +286,7 @@ def test_status_json_is_one_document_matching_the_files(write_spec: Callable[...
 def test_store_whose_password_changed_does_not_open(write_spec: Callable[..., Path]) -> None:
     spec = applied(write_spec)
     code, document = status_json(spec, env={"MTLSGEN_TEST_KS": "a-new-password"})
-    assert code == 1
+    assert code == 2
     stores = {(s["name"], s["file"]): s for s in document["stores"]}
     for file_name in ("keystore.p12", "keystore.jks"):
         assert stores["api", file_name]["opens"] is False
@@ -322,8 +322,8 @@ def test_status_never_writes(write_spec: Callable[..., Path]) -> None:
     (folder / "certs" / "bob" / "tls.key").unlink()
     write_spec(SPEC.replace("[alice.example.com]", "[alice.example.org]"))
     before = tree(folder)
-    assert run_cli("status", spec, env={**ENV, "MTLSGEN_TEST_TS": "changed"}).returncode == 1
-    assert run_cli("status", spec, "--json", "--fail-within", "90d", env=ENV).returncode == 1
+    assert run_cli("status", spec, env={**ENV, "MTLSGEN_TEST_TS": "changed"}).returncode == 2
+    assert run_cli("status", spec, "--json", "--fail-within", "90d", env=ENV).returncode == 2
     mtlsgen.status(load_spec(spec), now=utcnow() + 40 * DAY)
     assert tree(folder) == before
 
@@ -333,7 +333,7 @@ def test_status_on_a_spec_never_applied_creates_nothing(write_spec: Callable[...
     folder = spec.parent
     before = tree(folder)
     code, document = status_json(spec)
-    assert code == 1
+    assert code == 2
     assert states(document) == dict.fromkeys(("ca", *LEAVES), "missing")
     assert all(c["not_after"] is None for c in document["certificates"])
     mtlsgen.status(load_spec(spec))
@@ -398,13 +398,13 @@ def test_plan_warns_that_a_crl_file_lacks_the_crls_above_an_imported_sub_ca(writ
     assert "cannot hold the CRLs of the CAs above the imported one" in warning and warning.startswith("pki.yaml:2:")
 
 
-def test_status_says_on_stderr_why_it_exits_1(write_spec: Callable[..., Path]) -> None:
+def test_status_says_on_stderr_why_it_exits_2(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("version: 1\nca: {key: ecdsa-p256}\nclients:\n  bob: {}\n")
     mtlsgen.apply(load_spec(spec))
     (spec.parent / "certs" / "bob" / "tls.key").unlink()
     result = run_cli("status", spec)
-    assert result.returncode == 1
-    assert result.stderr == "error: 1 need attention: bob: missing\n"
+    assert result.returncode == 2
+    assert result.stderr == "1 needs attention: bob: missing\n"  # exit 2 is no error
 
 
 def test_status_agrees_with_plan_after_the_ca_is_renamed(write_spec: Callable[..., Path]) -> None:
