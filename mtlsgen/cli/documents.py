@@ -12,7 +12,7 @@ from ..engine.apply import ApplyResult
 from ..engine.changes import Action, Change, Plan
 from ..reports.status import StatusReport
 from ..reports.verify import VerifyReport
-from .render import check_detail, status_detail, where
+from .render import change_folder, check_detail, status_detail, where
 from .words import reason_text
 
 # The version of every document's shape; bumped when a field changes meaning or goes away.
@@ -32,7 +32,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "spec": str(plan.spec.path),
         "output": str(plan.spec.output),
         "now": plan.now.isoformat(),
-        "changes": [{"name": c.name, "action": c.action.value, "symbol": c.symbol,
+        "changes": [{"name": c.name, "folder": change_folder(plan, c), "action": c.action.value, "symbol": c.symbol,
                      "reasons": reasons_json(plan, c), "files": list(c.files),
                      "chmod": list(c.chmod), "remove": list(c.remove)} for c in plan.changes],
         "summary": {a.value: counts[a] for a in Action},
