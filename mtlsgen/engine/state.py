@@ -260,7 +260,7 @@ def _shared_folder(spec: Spec, shared: SharedSpec, output: Path) -> list[tuple[s
         mode = None
     unsafe: list[tuple[str, str]] = []
     if mode is not None and not stat.S_ISDIR(mode):
-        unsafe.append((home, _kind(mode)))
+        unsafe.append((home, "a file" if stat.S_ISREG(mode) else _kind(mode)))
     elif mode is not None:
         unsafe += [(f"{home}/{file}", what) for file, what in _listing(shared.folder).unsafe]
     old = output / ROOT
