@@ -44,22 +44,26 @@ def main() -> None:
 
 @main.command(short_help="Write a commented starter spec; never overwrites.")
 @SPEC_ARG
+@click.option("--shared-ca", is_flag=True, help="Keep the CA in pki-ca/ beside the spec, its key encrypted with "
+              "$PKI_CA_PASSPHRASE, to commit it: every clone then issues under the same CA.")
 @user_errors
-def init(spec: Path) -> None:
+def init(spec: Path, shared_ca: bool) -> None:
     """Write a commented starter spec to SPEC (default ./pki.yaml); never overwrites. `-` prints it."""
-    from .starter import STARTER_SPEC
+    from .starter import SHARED_STARTER_SPEC, STARTER_SPEC, shared_next_steps
 
+    text = SHARED_STARTER_SPEC if shared_ca else STARTER_SPEC
     if str(spec) == "-":
-        click.echo(STARTER_SPEC, nl=False)
+        click.echo(text, nl=False)
         return
     try:
         with spec.open("x", encoding="utf-8") as handle:
-            handle.write(STARTER_SPEC)
+            handle.write(text)
     except FileExistsError:
         raise MtlsgenError(f"{spec} already exists; init never overwrites a spec") from None
     except OSError as exc:
         raise MtlsgenError(f"cannot write {spec}: {exc.strerror}") from None
-    make_console(no_color=_no_color()).print(f"wrote {spec}; next: mtlsgen plan {spec}")
+    make_console(no_color=_no_color()).print(
+        f"wrote {spec}; " + (shared_next_steps(str(spec)) if shared_ca else f"next: mtlsgen plan {spec}"))
 
 
 @main.command(short_help="Check the spec only; exit 0 when valid, 1 if not.")

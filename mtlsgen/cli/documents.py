@@ -32,6 +32,7 @@ def reasons_json(plan: Plan, change: Change) -> list[dict[str, str | None]]:
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     from ..engine.changes import Action
+    from .render import change_folder
 
     counts = plan.counts()
     return {
@@ -39,7 +40,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "spec": str(plan.spec.path),
         "output": str(plan.spec.output),
         "now": plan.now.isoformat(),
-        "changes": [{"name": c.name, "action": c.action.value, "symbol": c.symbol,
+        "changes": [{"name": c.name, "folder": change_folder(plan, c), "action": c.action.value, "symbol": c.symbol,
                      "reasons": reasons_json(plan, c), "files": list(c.files),
                      "chmod": list(c.chmod), "remove": list(c.remove)} for c in plan.changes],
         "summary": {a.value: counts[a] for a in Action},

@@ -9,6 +9,7 @@ from ..engine.apply import ApplyResult
 from ..engine.changes import Action, Change, Plan
 from ..reports.status import CertStatus, CrlStatus, StatusReport, StoreStatus
 from ..reports.verify import Check, VerifyReport
+from ..spec.entries import ROOT
 from .words import Where, reason_text
 
 STYLES = {Action.CREATE: "green", Action.REISSUE: "yellow", Action.RENEW: "yellow", Action.REPLACE: "magenta",
@@ -27,16 +28,35 @@ def plan_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
     The plan's warnings are not part of it: the CLI prints warning_lines on stderr.
     """
     shown = [c for c in plan.changes if show_unchanged or c.action is not Action.UNCHANGED]
-    width = max((len(c.name) for c in shown), default=0)
+    width = max((len(shown_name(plan, c)) for c in shown), default=0)
     out = Text()
     for change in shown:
         style = STYLES[change.action]
-        out.append(f"  {change.symbol} {change.name.ljust(width)}  ", style=style)
+        out.append(f"  {change.symbol} {shown_name(plan, change).ljust(width)}  ", style=style)
         out.append(f"{change.action.value:<9} ", style=style)
         out.append("; ".join(reason_texts(plan, change)))
         out.append("\n")
     out.append(summary(plan))
     return out
+
+
+def change_folder(plan: Plan, change: Change) -> str:
+    """The folder a change's files are in, relative to the spec's folder: `certs/api`, or a shared
+    CA's own folder beside the output (`pki-ca`)."""
+    if change.scope == "output":
+        return plan.spec.output_label
+    shared = plan.spec.shared
+    if change.scope == "entry" and shared is not None and change.name == ROOT:
+        return shared.label
+    return f"{plan.spec.output_label}/{change.name}"
+
+
+def shown_name(plan: Plan, change: Change) -> str:
+    """A change's name in the plan's text: a shared CA's says where its files are, `ca (pki-ca/)`."""
+    shared = plan.spec.shared
+    if change.scope == "entry" and shared is not None and change.name == ROOT:
+        return f"{change.name} ({shared.label}/)"
+    return change.name
 
 
 def where(plan: Plan, change: Change) -> Where:

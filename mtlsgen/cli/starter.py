@@ -27,6 +27,7 @@ defaults:                         # every entry inherits these unless it says ot
 ca:
   cn: Example Root CA
   validity: 10y
+  # shared: {folder: pki-ca, passphrase: {env: PKI_CA_PASSPHRASE}}  # a team CA, committed
   # import: {cert: corp-ca.crt, key: corp-ca.key, password: {env: CORP_CA_PASS}}
 
 servers:
@@ -41,3 +42,19 @@ clients:
   my-client:                      # cn defaults to the entry's name
     validity: 90d
 """
+
+SHARED_CA_LINE = "  # shared: {folder: pki-ca, passphrase: {env: PKI_CA_PASSPHRASE}}  # a team CA, committed\n"
+SHARED_CA_BLOCK = """\
+  shared:                         # the CA lives in pki-ca/ beside this file: commit it, every clone issues under it
+    folder: pki-ca                # ca.crt, and ca.key encrypted with the passphrase (PKCS#8, AES-256-CBC)
+    passphrase: {env: PKI_CA_PASSPHRASE}   # or {file: ~/.config/pki/ca-passphrase}; never written here
+"""
+# `mtlsgen init --shared-ca`: the same starter, with the CA kept beside the spec.
+SHARED_STARTER_SPEC = STARTER_SPEC.replace(SHARED_CA_LINE, SHARED_CA_BLOCK)
+
+
+def shared_next_steps(spec: str) -> str:
+    """What to do after `init --shared-ca`: the passphrase, the first apply, the commit."""
+    return (f"next: export PKI_CA_PASSPHRASE=\"$(openssl rand -base64 32)\" (keep it in your team's secret store; "
+            f"colleagues and CI set the same value), mtlsgen apply {spec}, then git add {spec} "
+            f"{Path(spec).parent / 'pki-ca'}")

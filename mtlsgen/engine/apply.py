@@ -31,7 +31,7 @@ from ..crypto.stores import (
 )
 from ..errors import BlockedError, DamagedKeyError
 from ..spec.entries import Entry
-from .changes import Action, CertRef, Change, CrlContent, Plan
+from .changes import Action, CertRef, Change, CrlContent, Plan, Secret
 from .fsio import Batch, Folder, ensure_output
 from .layout import (
     CA_CRL,
@@ -79,7 +79,7 @@ def apply_plan(plan: Plan, *, progress: Progress | None = None, workers: int | N
 class _Executor:
     def __init__(self, plan: Plan, progress: Progress | None, workers: int) -> None:
         self.plan, self.spec = plan, plan.spec
-        self.layout = Layout(plan.spec.output)
+        self.layout = Layout.of(plan.spec)
         self.progress = progress or (lambda what, done, total: None)
         self.workers = workers
         self.keys: dict[str, PrivateKey] = {}
@@ -145,7 +145,13 @@ class _Executor:
 
     def folder(self, name: str) -> Folder:
         if name not in self.folders:
-            self.folders[name] = self.folders[""].child(name)
+            home = self.layout.folder(name)
+            if home.parent == self.layout.root:
+                self.folders[name] = self.folders[""].child(name)
+            else:  # a shared CA's folder, beside the spec: opened like the output's, never through a link
+                ensure_output(home.parent)
+                with Folder.open_root(home.parent) as parent:
+                    self.folders[name] = parent.child(home.name)
         return self.folders[name]
 
     def write_output(self, change: Change) -> None:
@@ -276,26 +282,28 @@ class _Executor:
 
     def write_ca(self, change: Change, folder: Folder) -> None:
         name = change.name
+        # A shared CA's keys are committed: always encrypted with its passphrase (PKCS#8, key_pem).
+        passphrase = dict(change.materials.secrets).get(CA_KEY, Secret()).value
         # A move writes the outgoing CA to previous.* before ca.* take the incoming one: killed at any
         # point, the folder still holds both CAs and the next plan finishes the move (rollover.py).
-        self.write_generation(change, folder, "previous")
+        self.write_generation(change, folder, "previous", passphrase)
         if CA_KEY in change.files and CA_CRT in change.files:
             # A new key is staged beside the old one, then the certificate, then the key renamed into
             # place: killed at any point, the folder holds the old CA or the new one, and the next plan
             # finishes or undoes the re-key (docs/spec.md, "Interrupted runs").
             # In a batch the renames keep this order; every file is synced before the first of them.
-            self.batch.write(folder, CA_KEY_NEXT, key_pem(self.keys[name]), mode=file_mode(CA_KEY))
+            self.batch.write(folder, CA_KEY_NEXT, key_pem(self.keys[name], passphrase), mode=file_mode(CA_KEY))
             self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
             self.batch.then(lambda: folder.rename(CA_KEY_NEXT, CA_KEY))
             self.written.append(folder.path / CA_KEY)
         elif CA_KEY in change.files:  # adopting the key an interrupted re-key staged
-            self.write(folder, CA_KEY, key_pem(self.keys[name]))
+            self.write(folder, CA_KEY, key_pem(self.keys[name], passphrase))
         elif CA_CRT in change.files:
             self.write(folder, CA_CRT, certs_pem([self.certs[name]]))
         if CA_CRL in change.files:
             self.write_crl(folder, CA_CRL, name, change.materials.crl)
-        self.write_generation(change, folder, "next")
-        self.write_generation(change, folder, "retired")  # a finish: previous.* are removed after
+        self.write_generation(change, folder, "next", passphrase)
+        self.write_generation(change, folder, "retired", passphrase)  # a finish: previous.* are removed after
 
     def write_crl(self, folder: Folder, file_name: str, ref: str, content: CrlContent | None) -> None:
         """A CRL issued now with `content`, or (None) the one kept for `ref` copied into place."""
@@ -304,15 +312,15 @@ class _Executor:
                                        revoked=content.revoked, now=self.plan.now, validity=content.validity)
         self.write(folder, file_name, crl_pem(self.crls[ref]))
 
-    def write_generation(self, change: Change, folder: Folder, which: Generation) -> None:
-        """A rotating CA's next.* or previous.* files, as far as the plan names them."""
+    def write_generation(self, change: Change, folder: Folder, which: Generation, passphrase: str | None) -> None:
+        """A rotating CA's next.*, previous.* or retired.* files, as far as the plan names them."""
         ref = generation_ref(change.name, which)
         crt, key, crl = generation_files(which)
         for g in change.materials.generations:
             if g.which != which:
                 continue
             if key in change.files:
-                self.write(folder, key, key_pem(self.keys[ref]))
+                self.write(folder, key, key_pem(self.keys[ref], passphrase))
             if crt in change.files:
                 self.write(folder, crt, certs_pem([self.certs[ref]]))
             if crl in change.files:

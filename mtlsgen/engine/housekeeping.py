@@ -8,6 +8,8 @@ orphans, which only --prune deletes (mtlsgen's files only; the folder only if no
 
 from __future__ import annotations
 
+import posixpath
+
 from ..errors import PlanError
 from ..spec.entries import Entry, Password
 from .changes import Action, Change, Secret
@@ -84,10 +86,10 @@ def refuse_unsafe(inputs: Inputs) -> None:
     replacing the link would silently undo what someone set up on purpose."""
     if inputs.state.unsafe:
         path, what = inputs.state.unsafe[0]
-        label = inputs.spec.output_label
-        raise PlanError(f"{label}/{path} is {what}, where mtlsgen keeps its own "
-                        f"{'folder' if '/' not in path and path != GITIGNORE else 'file'}; it never writes "
-                        f"through a link or into a special file: remove {label}/{path} and apply again")
+        shown = posixpath.normpath(f"{inputs.spec.output_label}/{path}")  # a shared CA's: "pki-ca/ca.key"
+        raise PlanError(f"{shown} is {what}, where mtlsgen keeps its own "
+                        f"{'folder' if '/' not in path.removeprefix('../') and path != GITIGNORE else 'file'}; "
+                        f"it never writes through a link or into a special file: remove {shown} and apply again")
 
 
 def temps(names: tuple[str, ...]) -> FileDecision:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..spec.entries import Entry
+from ..spec.entries import ROOT, Entry, Spec
 
 StoreKind = Literal["keystore", "truststore"]
 StoreFormat = Literal["pkcs12", "jks"]
@@ -42,10 +42,18 @@ CA_KEY_NEXT = "ca.key.next"
 
 @dataclass(frozen=True)
 class Layout:
+    """`root` is the output folder; `ca_home` the root CA's folder when it lives outside it
+    (`ca.shared.folder`, committed beside the spec): every file of the root CA follows `folder`."""
+
     root: Path
+    ca_home: Path | None = None
+
+    @classmethod
+    def of(cls, spec: Spec) -> Layout:
+        return cls(spec.output, spec.shared.folder if spec.shared is not None else None)
 
     def folder(self, name: str) -> Path:
-        return self.root / name
+        return self.ca_home if name == ROOT and self.ca_home is not None else self.root / name
 
     def cert(self, name: str, *, is_ca: bool) -> Path:
         return self.folder(name) / (CA_CRT if is_ca else TLS_CRT)

@@ -25,11 +25,11 @@ from ..errors import PlanError
 from ..spec.entries import Entry, Spec
 from . import housekeeping
 from .certificates import decide_certificates
-from .changes import Action, Change, CrlContent, GenerationMaterials, Materials, Plan, Rotation
+from .changes import Action, Change, CrlContent, GenerationMaterials, Materials, Plan, Rotation, Secret
 from .crl_bundle import bundle_cas, bundle_reason
 from .decisions import CertDecision, Decided, FileDecision, Inputs
 from .derived import also_trusted, chain_refs, leaf_derived, trusted_refs
-from .layout import CA_CRL
+from .layout import CA_CRL, CA_KEY
 from .reasons import Kind, Reason
 from .revocation import ca_files, crl, orphan_issuers, pruned_serials, revoked_entry
 from .rollover import Phase, assess, check_rotate, generation_ref, moved_state
@@ -132,8 +132,9 @@ def _materials(inputs: Inputs, d: CertDecision, entry: Entry) -> Materials:
     certificate on disk (used when kept), and for a leaf its chain, anchor, trusted roots and passwords."""
     s = inputs[entry.name]
     key = s.next_key.value if d.adopt_staged else None if d.new_key else s.key.value
-    if entry.is_ca:
-        return Materials(key, s.cert)
+    if entry.is_ca:  # a shared root's passphrase encrypts its ca.key
+        shared = () if entry.shared is None else ((CA_KEY, Secret(s.wanted_key_password)),)
+        return Materials(key, s.cert, secrets=shared)
     chain, anchor = chain_refs(inputs, entry)
     trusted = trusted_refs(inputs, entry) if entry.truststore is not None else ()
     return Materials(key, s.cert, chain, anchor, trusted, housekeeping.secrets(inputs, entry),

@@ -22,10 +22,12 @@ from cryptography import x509
 from ..crypto.keys import PrivateKey
 from ..crypto.pem import Unreadable, read_certs, read_crl, read_crls, read_key
 from ..crypto.stores import StoreContent, read_jks, read_p12
-from ..errors import OutputError
-from ..spec.entries import Entry, Spec, StoreSpec
+from ..errors import OutputError, PlanError, SecretError
+from ..spec.entries import ROOT, Entry, SharedSpec, Spec, StoreSpec
 from ..spec.files import MIB, FileProblem, read_regular
 from .layout import (
+    CA_FILES,
+    CA_KEY,
     CA_KEY_NEXT,
     GITIGNORE,
     MANAGED_FILES,
@@ -225,11 +227,16 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
     key_password = None
     if entry.key_password is not None:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
-    key, encrypted, opened_with = _read_key(entry, layout, key_password)
+    if entry.shared is not None:
+        key_password = resolve_password(entry.shared.passphrase, None)
+        key, encrypted, opened_with = _read_shared_key(entry.shared, layout, key_password)
+    else:
+        key, encrypted, opened_with = _read_key(entry, layout, key_password)
     if entry.is_ca:
-        staged = _load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data)[0])
+        staged = _load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data, key_password)[0])
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                           crl=_load(layout.crl(entry.name), read_crl), next_key=staged,
+                          key_password=opened_with, wanted_key_password=key_password,
                           incoming=_read_generation(folder, "next", key_password),
                           outgoing=_read_generation(folder, "previous", key_password),
                           retired=_read_generation(folder, "retired", key_password))
@@ -264,9 +271,65 @@ def _read_key(entry: Entry, layout: Layout,
     return Loaded(problem=loaded.problem), False, None
 
 
+def _read_shared_key(shared: SharedSpec, layout: Layout,
+                     passphrase: str | None) -> tuple[Loaded[PrivateKey], bool, str | None]:
+    """A shared CA's key: one the passphrase does not open is an error, never a reason for a new root
+    (every clone would then issue under a different one); one in the clear is refused: it is committed."""
+    shown = f"{shared.label}/{CA_KEY}"
+    loaded = _load(layout.key(ROOT, is_ca=True),
+                   lambda data: read_key(data, passphrase, password_field="ca.shared.passphrase"))
+    if loaded.value is not None:
+        key, encrypted = loaded.value
+        if not encrypted:
+            raise PlanError(f"{shown} is not encrypted, and {shared.label}/ is meant to be committed: encrypt it "
+                            f"with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in {shown} -out {shown}.enc "
+                            f"-passout {_openssl_pass(shared)}`, then `mv {shown}.enc {shown}`")
+        return Loaded(key), True, passphrase
+    if loaded.problem == "unreadable: does not open with ca.shared.passphrase":
+        raise SecretError(f"{shared.passphrase.where}: does not open {shown} (wrong passphrase?)")
+    return Loaded(problem=loaded.problem), False, None
+
+
+def _openssl_pass(shared: SharedSpec) -> str:
+    """The passphrase's source as openssl's -passin/-passout names it."""
+    source = shared.passphrase
+    return f"env:{source.ref}" if source.source == "env" else f"file:{source.ref}"
+
+
+def _shared_folder(spec: Spec, shared: SharedSpec, output: Path) -> list[tuple[str, str]]:
+    """What is unsafe in a shared CA's folder (paths relative to the output folder, as `unsafe` has
+    them), and a root left in <output>/ca/ from before `ca.shared`, which is refused rather than
+    replaced by a new root or silently abandoned."""
+    home = os.path.relpath(shared.folder, output)
+    try:
+        mode = os.lstat(shared.folder).st_mode
+    except OSError:
+        mode = None
+    unsafe: list[tuple[str, str]] = []
+    if mode is not None and not stat.S_ISDIR(mode):
+        unsafe.append((home, "a file" if stat.S_ISREG(mode) else _kind(mode)))
+    elif mode is not None:
+        unsafe += [(f"{home}/{file}", what) for file, what in _listing(shared.folder).unsafe]
+    old = output / ROOT
+    left = [f for f in CA_FILES if os.path.isfile(old / f) and not os.path.islink(old / f)] \
+        if os.path.isdir(old) and not os.path.islink(old) else []
+    if left:
+        label, shown = os.path.relpath(old, spec.path.parent), shared.label
+        held = mode is not None and any(os.path.lexists(shared.folder / f) for f in CA_FILES)
+        if held:
+            raise PlanError(f"{label}/ still holds a root CA ({', '.join(left)}), but ca.shared keeps the root in "
+                            f"{shown}/: delete {label}/ once nothing needs that root")
+        moves = " ".join(f"{label}/{f}" for f in left if f != CA_KEY)
+        raise PlanError(f"{label}/ holds the root CA, and ca.shared keeps it in {shown}/ now: move it there, "
+                        f"its key encrypted: `mkdir -p {shown} && openssl pkcs8 -topk8 -v2 aes-256-cbc -in "
+                        f"{label}/{CA_KEY} -out {shown}/{CA_KEY} -passout {_openssl_pass(shared)} && mv {moves} "
+                        f"{shown}/ && rm -r {label}`, then apply again (or delete {label}/ for a new root)")
+    return unsafe
+
+
 def read_state(spec: Spec) -> State:
     """Everything the planner needs to know about the output folder, read without writing."""
-    layout = Layout(spec.output)
+    layout = Layout.of(spec)
     root = layout.root
     try:
         is_dir = stat.S_ISDIR(os.stat(root).st_mode)  # the spec's `output:` may itself be a link the user made
@@ -278,9 +341,10 @@ def read_state(spec: Spec) -> State:
         raise OutputError(f"the output folder {root} cannot be used: {exc.strerror}") from exc
     if not is_dir and os.path.lexists(root):
         raise OutputError(f"the output folder {root} is a file; set `output:` to a folder")
+    shared_unsafe = _shared_folder(spec, spec.shared, root) if spec.shared is not None else []
     entries = {e.name: read_entry(e, layout) for e in spec.entries}
     if not is_dir:
-        return State(layout, entries, {}, False)
+        return State(layout, entries, {}, False, unsafe=tuple(shared_unsafe))
     top = _listing(root)
     orphans: dict[str, tuple[str, ...]] = {}
     orphan_certs: dict[str, x509.Certificate] = {}
@@ -289,6 +353,8 @@ def read_state(spec: Spec) -> State:
     for name, kind in sorted(top.kinds.items()):
         if name == GITIGNORE or is_temp(name):
             continue
+        if name == ROOT and spec.shared is not None:
+            continue  # the root lives in the shared folder; a CA left here was refused above
         if name in entries:
             if kind != "folder" and spec[name].imported is None:
                 unsafe.append((name, kind))
@@ -306,8 +372,9 @@ def read_state(spec: Spec) -> State:
         else:
             foreign.append(name)
     for name in entries:
-        if spec[name].imported is None and top.kinds.get(name) == "folder":
+        if spec[name].imported is None and spec[name].shared is None and top.kinds.get(name) == "folder":
             unsafe += [(f"{name}/{file}", what) for file, what in _listing(root / name).unsafe]
+    unsafe += shared_unsafe
     gitignore = _load(layout.gitignore, lambda data: data).value
     # An output folder with nothing in it is a new one: the first apply makes it whole.
     return State(layout, entries, orphans, bool(top.kinds), gitignore, top.modes.get(""), tuple(foreign),

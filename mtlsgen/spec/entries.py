@@ -58,6 +58,15 @@ class ImportSpec:
 
 
 @dataclass(frozen=True)
+class SharedSpec:
+    """A root CA kept beside the spec (`ca.shared`): its folder, and the passphrase of its ca.key."""
+
+    folder: Path
+    passphrase: Password
+    label: str  # the folder as the spec writes it, for messages: "pki-ca"
+
+
+@dataclass(frozen=True)
 class CrlSpec:
     validity: timedelta
     url: str | None
@@ -96,6 +105,7 @@ class Entry:
     crl: CrlSpec | None = None
     imported: ImportSpec | None = None
     rollover: RolloverSpec = RolloverSpec()
+    shared: SharedSpec | None = None
 
     @property
     def is_ca(self) -> bool:
@@ -164,6 +174,11 @@ class Spec:
     def output_label(self) -> str:
         """The output folder as messages name it: relative to the spec's folder, as the spec writes it."""
         return os.path.relpath(self.output, self.path.parent)
+
+    @property
+    def shared(self) -> SharedSpec | None:
+        """Where the root CA lives when it is shared (`ca.shared`); None: in the output folder."""
+        return self.by_name[ROOT].shared
 
     def line_of(self, path: PathKey) -> int:
         return self.source.line_of(path)

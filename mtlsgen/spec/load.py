@@ -27,6 +27,7 @@ from .entries import (
     RenewBefore,
     Role,
     RolloverSpec,
+    SharedSpec,
     Spec,
     StoreSpec,
 )
@@ -43,7 +44,7 @@ SUBJECT_ORDER = ("C", "ST", "L", "O", "OU")
 
 _ALL_FIELDS = sorted({name for cls in (model.SpecFile, model.Leaf, model.Ca, model.Intermediate,
                                        model.Defaults, model.Store, model.Subject, model.Import,
-                                       model.Crl)
+                                       model.Crl, model.SharedCa)
                       for name in [f.alias or n for n, f in cls.model_fields.items()]})
 
 
@@ -92,6 +93,8 @@ def _reason(error: Any) -> str:
     if kind == "string_type" and type(given) in (int, float) and loc[-1] in ("validity", "renew_before"):
         example = f"{given}d" if type(given) is int else "90d"
         return f"{given!r} has no unit; write a duration like {example} (<n>h, <n>d, <n>w or <n>y)"
+    if kind == "passphrase_source":  # never echo the value: it may be the passphrase itself
+        return str(message)
     if kind == "password_source":  # never echo the value: it may be the password itself
         if isinstance(given, bool):
             return f"{message}; YAML reads yes/no/on/off/true/false as booleans: quote it"
@@ -305,7 +308,37 @@ class _Resolver:
                                   self.password(("ca", "import", "password"), imp.password))
         return Entry(ROOT, "ca", raw.cn or "mtlsgen Root CA", sans=(), usages=(), issuer=None,
                      key_rotation="never", path_length=raw.path_length, crl=self.crl(raw.crl),
-                     imported=imported, rollover=self.rollover(raw.rollover), **common)
+                     imported=imported, rollover=self.rollover(raw.rollover), shared=self.shared(raw),
+                     **common)
+
+    def shared(self, raw: model.Ca) -> SharedSpec | None:
+        """`ca.shared`: a folder beside the spec that is committed, so never one git ignores or one
+        apply prunes (the output folder, inside it, around it), nor the spec's own folder or above."""
+        shared = raw.shared
+        if shared is None:
+            return None
+        if raw.import_ is not None:
+            raise self.fail(("ca", "shared"), "cannot be combined with ca.import: an imported CA's files are "
+                            "yours and never written by mtlsgen; drop one of the two")
+        folder = Path(os.path.expanduser(shared.folder))
+        folder = folder if folder.is_absolute() else self.base / folder
+        resolved, output = Path(os.path.realpath(folder)), Path(os.path.realpath(self.output()))
+        spec_folder = Path(os.path.realpath(self.base))
+        where = ("ca", "shared", "folder")
+        if resolved == spec_folder or resolved in spec_folder.parents:
+            raise self.fail(where, f"{shared.folder!r} is the spec's own folder (or holds it); use a subfolder "
+                            "like pki-ca")
+        if resolved == output or output in resolved.parents or resolved in output.parents:
+            raise self.fail(where, f"{shared.folder!r} is the output folder {self.raw.output!r}, inside it or "
+                            "around it: the output is git-ignored, the shared CA is committed; use a folder "
+                            "beside it like pki-ca")
+        source = shared.passphrase
+        path: PathKey = ("ca", "shared", "passphrase")
+        passphrase = self.password(path, source)
+        assert passphrase is not None
+        if isinstance(source, model.FilePassword):  # `~/.config/pki/ca-passphrase`: outside every clone
+            passphrase = Password("file", str(self.base / os.path.expanduser(source.file)), where=passphrase.where)
+        return SharedSpec(folder, passphrase, os.path.relpath(folder, self.base))
 
     def intermediate(self, name: str, raw: model.Intermediate) -> Entry:
         common = self.common(("intermediates", name), raw, "intermediate")

@@ -238,10 +238,39 @@ class _Issuing(_Strict):
                                       "that `apply --rotate NAME` starts")
 
 
+def _passphrase_tag(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("env", "file"):
+        return str(next(iter(value)))
+    if isinstance(value, (EnvPassword, FilePassword)):
+        return next(iter(type(value).model_fields))
+    return None
+
+
+# Only a source outside the spec: the spec and the folder are committed, so a literal passphrase would
+# sit in git beside the key it opens, and a generated one would live in the ignored output folder only.
+Passphrase = Annotated[
+    Annotated[EnvPassword, Tag("env")] | Annotated[FilePassword, Tag("file")],
+    Discriminator(_passphrase_tag, custom_error_type="passphrase_source",
+                  custom_error_message="a shared CA's passphrase is {env: NAME} or {file: path}: never written "
+                                       "in the spec, which is committed beside the key it opens"),
+]
+
+
+class SharedCa(_Strict):
+    """The root CA kept in a folder committed with the spec, its key encrypted with a passphrase."""
+
+    folder: str = Field(min_length=1, description="the CA's folder, relative to the spec; commit it (ca.key is "
+                        "encrypted); not the spec's folder, nor the output folder or anything in it")
+    passphrase: Passphrase = Field(description="encrypts ca.key (PKCS#8, PBES2/AES-256-CBC): {env: NAME} or "
+                                   "{file: path}, never a literal")
+
+
 class Ca(_Issuing):
-    """The root CA; its folder is <output>/ca/."""
+    """The root CA; its folder is <output>/ca/, or shared.folder."""
 
     import_: Import | None = Field(None, alias="import", description="use an existing CA: {cert, key, password}")
+    shared: SharedCa | None = Field(None, description="keep the CA beside the spec, its key encrypted, so that "
+                                    "every clone issues under it: {folder, passphrase}")
 
 
 class Intermediate(_Issuing):

@@ -180,8 +180,8 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
         {"kind": "sans", "file": None, "text": "SANs: +DNS:alice2.example.com -DNS:alice.example.com"},
         {"kind": "new_key", "file": "tls.key", "text": "new key (key_rotation: always)"}]
     assert changes["alice"]["files"] == ["tls.crt", "tls.key"]  # ca.crt holds the same root: kept
-    assert changes["bob"] == {"name": "bob", "action": "unchanged", "symbol": " ", "reasons": [], "files": [],
-                              "chmod": [], "remove": []}
+    assert changes["bob"] == {"name": "bob", "folder": "certs/bob", "action": "unchanged", "symbol": " ",
+                              "reasons": [], "files": [], "chmod": [], "remove": []}
     assert doc["summary"]["reissue"] == 1 and doc["summary"]["unchanged"] == 4 and doc["pending"] == 1
 
     result = run_cli("apply", "--json", cwd=tmp_path)

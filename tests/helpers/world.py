@@ -16,7 +16,17 @@ from mtlsgen.crypto.crl import issue_crl
 from mtlsgen.crypto.keys import PrivateKey, generate_key, public_der
 from mtlsgen.crypto.pem import fingerprint
 from mtlsgen.crypto.stores import StoreContent
-from mtlsgen.engine.layout import CA_CRL, CA_CRT, CA_KEY, DIR_MODE, GITIGNORE_TEXT, Layout, file_mode, leaf_files, password_files
+from mtlsgen.engine.layout import (
+    CA_CRL,
+    CA_CRT,
+    CA_KEY,
+    DIR_MODE,
+    GITIGNORE_TEXT,
+    Layout,
+    file_mode,
+    leaf_files,
+    password_files,
+)
 from mtlsgen.engine.state import EntryState, Loaded, State, StoreState
 from mtlsgen.spec.entries import Entry, Spec
 from mtlsgen.spec.load import load_spec_text

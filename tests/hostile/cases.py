@@ -599,5 +599,45 @@ PASSWORD_CASES = [
             match="keystore.password"),
 ]
 
+
+# --- a shared CA (ca.shared): where its folder may be, what its passphrase may be, what is planted there ----
+
+def _shared(folder: str = "pki-ca", passphrase: str = "{env: HOSTILE_ENV_PW}", extra: str = "") -> str:
+    return (f"version: 1\nca:\n  key: ecdsa-p256\n{extra}  shared:\n    folder: '{folder}'\n"
+            f"    passphrase: {passphrase}\nclients:\n  bob: {{}}\n")
+
+
+def _in_shared(name: str, setup: Setup) -> Setup:
+    def planted(world: World) -> None:
+        (world.project / "pki-ca").mkdir()
+        setup(world)
+    return planted
+
+
+SHARED_CASES = [
+    spec_error("shared-literal-passphrase", _shared(passphrase=f"'{LITERAL_PW}'"),
+               "pki.yaml:6: ca.shared.passphrase: a shared CA's passphrase is {env: NAME} or {file: path}"),
+    spec_error("shared-generated-passphrase", _shared(passphrase="{generate: true}"),
+               "pki.yaml:6: ca.shared.passphrase"),
+    spec_error("shared-no-passphrase", _shared().replace("    passphrase: {env: HOSTILE_ENV_PW}\n", ""),
+               "pki.yaml:4: ca.shared.passphrase: required"),
+    spec_error("shared-folder-is-spec-folder", _shared(folder="."), "pki.yaml:5: ca.shared.folder"),
+    spec_error("shared-folder-above-spec", _shared(folder=".."), "pki.yaml:5: ca.shared.folder"),
+    spec_error("shared-folder-is-output", _shared(folder="certs"), "pki.yaml:5: ca.shared.folder"),
+    spec_error("shared-folder-in-output", _shared(folder="certs/ca"), "pki.yaml:5: ca.shared.folder"),
+    spec_error("shared-folder-holds-output", "version: 1\noutput: pki/certs\n" + _shared(folder="pki")[11:],
+               "pki.yaml:6: ca.shared.folder"),
+    spec_error("shared-with-import", _shared(extra="  import: {cert: corp.crt, key: corp.key}\n"),
+               "pki.yaml:5: ca.shared: cannot be combined with ca.import"),
+    at_plan("shared-passphrase-env-unset", _shared(passphrase="{env: HOSTILE_UNSET}"), match="HOSTILE_UNSET"),
+    at_plan("shared-passphrase-file-missing", _shared(passphrase="{file: absent.pw}"), match="ca.shared.passphrase"),
+    at_plan("shared-folder-is-a-link", _shared(), _link("pki-ca", "../outside/ca"), "pki-ca is a symbolic link"),
+    at_plan("shared-folder-is-a-file", _shared(), _file("pki-ca", b"not a folder\n"), "pki-ca is a file"),
+    at_plan("shared-key-is-a-link", _shared(), _in_shared("pki-ca", _link("pki-ca/ca.key", "../../outside/ca/ca.key")),
+            "pki-ca/ca.key is a symbolic link"),
+    at_plan("shared-cert-is-a-fifo", _shared(), _in_shared("pki-ca", _fifo("pki-ca/ca.crt")),
+            "pki-ca/ca.crt is a FIFO"),
+]
+
 CASES: list[Case] = [*YAML_CASES, *CONTROL_CASES, *SAN_URL_CASES, *SPECIAL_FILE_CASES, *IMPORT_CASES,
-                     *SYMLINK_CASES, *OUTPUT_CASES, *PASSWORD_CASES]
+                     *SYMLINK_CASES, *OUTPUT_CASES, *PASSWORD_CASES, *SHARED_CASES]
