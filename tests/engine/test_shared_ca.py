@@ -190,3 +190,34 @@ def test_a_root_left_in_the_output_is_refused_with_the_commands_that_move_it(tmp
     assert not any(c.new_cert for c in done.changes)  # the same root, now shared: nothing reissued
     assert (tmp_path / "p" / "pki-ca" / "ca.crt").read_bytes() == old_root
     assert_verifies(tmp_path / "p" / "pki-ca" / "ca.crt", tmp_path / "p" / "certs" / "alice" / "tls.crt")
+
+
+def test_a_shared_ca_rotates_and_every_clone_follows(tmp_path: Path) -> None:
+    """The rotation's files live in the shared folder too, their keys encrypted; a colleague who pulls
+    the folder at each phase gets the same bundles as the person who ran the step."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    t0 = datetime.now(timezone.utc) - timedelta(days=60)
+    spec_file = project(tmp_path / "first")
+    spec = load_spec(spec_file)
+    apply(spec, now=t0)
+    apply(spec, now=t0 + timedelta(days=1), rotate=["ca"])
+    shared = spec_file.parent / "pki-ca"
+    for name in ("next.key", "ca.key"):
+        data = (shared / name).read_bytes()
+        assert data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        load_pem_private_key(data, PASSPHRASE.encode())  # the team's passphrase opens it
+    colleague = load_spec(clone(spec_file.parent, tmp_path / "colleague"))
+    apply(colleague, now=t0 + timedelta(days=2))
+    both = (spec_file.parent / "certs" / "alice" / "ca.crt").read_bytes()
+    assert both.count(b"BEGIN CERTIFICATE") == 2
+    assert (tmp_path / "colleague" / "certs" / "alice" / "ca.crt").read_bytes() == both
+    apply(spec, now=t0 + timedelta(days=9))  # the move
+    assert sorted(os.listdir(shared)) == ["ca.crt", "ca.key", "previous.crt", "previous.key"]
+    assert (shared / "previous.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    later = load_spec(clone(spec_file.parent, tmp_path / "later"))
+    apply(later, now=t0 + timedelta(days=10))
+    assert_verifies(shared / "ca.crt", tmp_path / "later" / "certs" / "alice" / "tls.crt")
+    assert plan(later, now=t0 + timedelta(days=10)).pending == ()
