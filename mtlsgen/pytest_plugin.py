@@ -54,7 +54,7 @@ class Pki:
         self._entry(entry)
         from .engine.layout import Layout
 
-        found = Layout(self.output).folder(entry) / file
+        found = Layout.of(self.spec).folder(entry) / file
         if not found.is_file():
             have = sorted(p.name for p in found.parent.iterdir()) if found.parent.is_dir() else []
             raise FileNotFoundError(f"{entry} has no {file} (it has: {', '.join(have) or 'nothing'})")
@@ -66,7 +66,7 @@ class Pki:
         from .engine.secrets import resolve_password
 
         spec_entry = self._entry(entry)
-        layout = Layout(self.output)
+        layout = Layout.of(self.spec)
         if kind == "key":
             source, generated = spec_entry.key_password, layout.key_password_file(entry)
         else:

@@ -50,7 +50,7 @@ def manifests(spec: Spec, options: ExportOptions) -> list[dict[str, Any]]:
     if options.namespace is not None and not _LABEL.fullmatch(options.namespace):
         raise MtlsgenError(f"--namespace: {options.namespace!r} is not a Kubernetes namespace name "
                            "(lower case letters, digits and '-', at most 63)")
-    layout = Layout(spec.output)
+    layout = Layout.of(spec)
     docs: list[dict[str, Any]] = []
     for entry in _chosen(spec, options.entries):
         docs += _leaf(spec, layout, entry, options)
@@ -134,6 +134,12 @@ def _ca(spec: Spec, layout: Layout, options: ExportOptions) -> list[dict[str, An
     if root.imported is not None:
         raise MtlsgenError("the CA is imported (ca.import): mtlsgen does not hand out a key it does not own; "
                            "make its Secret with kubectl create secret tls from your own files")
+    if root.shared is not None:
+        # Its key is committed encrypted; cert-manager reads tls.key in the clear. Decrypting it here
+        # would put the team's root key in clear text on a terminal or in a file by default.
+        raise MtlsgenError(f"--include-ca-key: the CA is shared (ca.shared), its key encrypted in "
+                           f"{root.shared.label}/ca.key, and a Secret holds it in the clear: make that one yourself "
+                           f"(openssl pkey -in {root.shared.label}/ca.key, then kubectl create secret tls)")
     data = {TLS_CRT: _read(layout.cert(ROOT, is_ca=True), ROOT),
             TLS_KEY: _read(layout.key(ROOT, is_ca=True), ROOT)}
     name = _name(options, ROOT)

@@ -137,3 +137,16 @@ def test_files_not_yet_applied_are_refused_in_one_line(write_spec: Any) -> None:
     spec = write_spec(SPEC)
     line = one_error_line(run_cli("export", "k8s", spec, env=ENV))
     assert line.endswith("does not exist; run mtlsgen apply first"), line
+
+
+def test_a_shared_ca_key_is_not_exported_in_the_clear(tmp_path: Path) -> None:
+    spec = tmp_path / "pki.yaml"
+    spec.write_text("version: 1\nca: {key: ecdsa-p256, shared: {folder: pki-ca, passphrase: {env: CA_PASS}}}\n"
+                    "servers:\n  api: {sans: [api.example.com]}\n")
+    env = {"CA_PASS": "a-team-passphrase-9"}
+    assert run_cli("apply", spec, env=env).returncode == 0
+    result = run_cli("export", "k8s", spec, "--include-ca-key", "--issuer", env=env)
+    assert "the CA is shared" in one_error_line(result) and "pki-ca/ca.key" in one_error_line(result)
+    assert result.stdout == ""
+    # Without the key, its leaves are exported as always.
+    assert run_cli("export", "k8s", spec, env=env).returncode == 0

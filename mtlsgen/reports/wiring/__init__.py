@@ -77,7 +77,7 @@ def environment(spec: Spec, name: str) -> list[tuple[str, str]]:
     """The entry's passwords as (variable, value), variables named as the snippets name them."""
     entry = _entry(spec, name)
     m = material(spec, entry, _sides(entry)[0], Request("env"))
-    layout = Layout(spec.output)
+    layout = Layout.of(spec)
     sources = [(s.password, m_store.password.var, layout.password_file(name, s.kind))
                for s, m_store in ((entry.keystore, m.keystore), (entry.truststore, m.truststore))
                if s is not None and m_store is not None]

@@ -167,7 +167,7 @@ def store(spec: Spec, entry: Entry, spec_store: StoreSpec | None, request: Reque
         listed = ", ".join(spec_store.formats)
         raise MtlsgenError(f"{entry.name}'s {spec_store.kind} is made as {listed}, not {fmt}: "
                            f"drop --format or add {fmt} to its formats in {spec.path.name}")
-    layout = Layout(spec.output)
+    layout = Layout.of(spec)
     kind = spec_store.kind
     password = secret(spec, entry, spec_store.password, kind, layout.password_file(entry.name, kind), request)
     return Store(show_path(layout.store(entry.name, kind, fmt), request), STORE_TYPES[fmt], spec_store.alias,
@@ -175,7 +175,7 @@ def store(spec: Spec, entry: Entry, spec_store: StoreSpec | None, request: Reque
 
 
 def material(spec: Spec, entry: Entry, side: Side, request: Request) -> Material:
-    layout = Layout(spec.output)
+    layout = Layout.of(spec)
     key_password = None
     if entry.key_password is not None:
         key_password = secret(spec, entry, entry.key_password, "key", layout.key_password_file(entry.name), request)

@@ -34,7 +34,7 @@ def crl_file(m: Material) -> Path | None:
     spec = m.spec
     roots = spec.trusted_roots(m.name)
     revocable = any(e.crl is not None or e.revoked for e in spec.entries if spec.root_of(e.name).name in roots)
-    path = Layout(spec.output).crl(m.name)
+    path = Layout.of(spec).crl(m.name)
     return path if revocable or path.is_file() else None
 
 
@@ -114,7 +114,7 @@ def _nginx_key_password(m: Material) -> list[str]:
     assert m.entry.key_password is not None and m.key_password is not None
     password = m.entry.key_password
     if password.source in ("generate", "file"):
-        source = Layout(m.spec.output).key_password_file(m.name) if password.source == "generate" \
+        source = Layout.of(m.spec).key_password_file(m.name) if password.source == "generate" \
             else Path(password.ref)
         return [f"    ssl_password_file       {_nginx(show_path(source, m.request))};"]
     return [f"    # tls.key is encrypted and nginx reads no environment: write ${m.key_password.var} to a file",
