@@ -21,6 +21,7 @@ class Command:
     prepare: Callable[[], None] = lambda: None
     call: Callable[[], None] | None = None
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds: less swayed by others' load
     peak_kib: int = 0
 
     def once(self) -> None:
@@ -29,6 +30,7 @@ class Command:
             start = time.perf_counter()
             self.call()
             self.times.append(time.perf_counter() - start)
+            self.cpu.append(self.times[-1])
             return
         start = time.perf_counter()
         proc = subprocess.Popen(list(self.argv), cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -40,6 +42,7 @@ class Command:
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(self.argv)} failed ({proc.returncode}): {err[-2000:]}")
         self.peak_kib = max(self.peak_kib, usage.ru_maxrss)
+        self.cpu.append(usage.ru_utime + usage.ru_stime)
 
     @property
     def median(self) -> float:
@@ -68,6 +71,10 @@ def ratio(mine: Command, base: Command | None) -> str:
         return "–"
     m, b = mine.median, base.median
     return f"{b / m:.1f}× faster" if m <= b else f"{m / b:.1f}× slower"
+
+
+def cpu(command: Command | None) -> str:
+    return f"{statistics.median(command.cpu):.3f} s" if command is not None and command.cpu else "–"
 
 
 def rss(command: Command) -> str:

@@ -6,7 +6,8 @@
 
 Every cell is a whole process (interpreter start included): median and min–max of --rounds runs,
 mtlsgen and its baseline alternating run by run, so that load from other users of a shared machine
-hits both alike (ratios are what counts). Peak RSS is mtlsgen's own (wait4). Baselines:
+hits both alike (ratios are what counts); CPU is the median user + system time. Peak RSS is
+mtlsgen's own (wait4). Baselines:
 - start-up: `python -c pass`;
 - the seed's openssl + keytool commands (seed_commands.sh), as written and with ECDSA keys;
 - cfssl (Debian's golang-cfssl, cfssl_commands.sh): `gencert -initca`, then one `gencert` a leaf;
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from baselines import CFSSL, SEED, cfssl_version, emptied, install_missing
 from cases import SEED_SPEC, floor, p12_spec, pem_spec
-from measure import Command, cell, interleaved, ratio, rss
+from measure import Command, cell, cpu, interleaved, ratio, rss
 
 MTLSGEN = str(Path(sys.executable).with_name("mtlsgen"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +38,8 @@ CASES = ("startup", "seed", "ecdsa", "noop-p12", "scale")
 
 def row(case: str, mine: Command, base_name: str = "", base: Command | None = None,
         floor_run: Command | None = None, target: str = "") -> None:
-    print(f"| {case} | {cell(mine)} | {base_name} | {cell(base)} | {ratio(mine, base)} | "
-          f"{cell(floor_run)} | {rss(mine)} | {target} |", flush=True)
+    print(f"| {case} | {cell(mine)} | {cpu(mine)} | {base_name} | {cell(base)} | {cpu(base)} | "
+          f"{ratio(mine, base)} | {cell(floor_run)} | {rss(mine)} | {target} |", flush=True)
 
 
 def spec_folder(tmp: Path, name: str, text: str) -> tuple[Path, list[str]]:
@@ -129,9 +130,9 @@ def main() -> None:
                 if line.startswith("model name")), platform.processor())
     print(f"{date.today()}: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
           f"{args.rounds} runs per cell, interleaved\n")
-    print("| case | mtlsgen, median (min–max) | baseline | baseline, median (min–max) | ratio | "
+    print("| case | mtlsgen, median (min–max) | CPU | baseline | baseline, median (min–max) | CPU | ratio | "
           "in-process floor | mtlsgen peak RSS | target |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="mtlsgen-bench-") as name:
         tmp = Path(name)
         if "startup" in args.only:
