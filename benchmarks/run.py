@@ -1,160 +1,150 @@
-"""One command for the cases of issue 13: mtlsgen beside its baseline, whole commands, ≥ 5 runs each.
+"""One command for the cases of issue 13: mtlsgen beside its baseline, whole commands, runs interleaved.
 
-    python benchmarks/run.py                 # N = 10, 100, 1000 and the 1,000-client cases
-    python benchmarks/run.py --sizes 10 100 --rounds 5
-    python benchmarks/run.py --sizes 10000   # the 10,000-client row (minutes)
+    python benchmarks/run.py                  # every case; scaling rows N = 10, 100, 1000
+    python benchmarks/run.py --big            # adds the N = 10,000 row (one run each; minutes)
+    python benchmarks/run.py --only startup seed --rounds 7
 
-Every timing is of a whole `mtlsgen` process (interpreter start included), median and min–max of
-`--rounds` runs; peak RSS is the child's own (wait4). Baselines:
-- no-op with stores: the same command with the store cache deleted before each run (what every run
-  cost before the cache: each store decrypted);
+Every cell is a whole process (interpreter start included): median and min–max of --rounds runs,
+mtlsgen and its baseline alternating run by run, so that load from other users of a shared machine
+hits both alike (ratios are what counts); CPU is the median user + system time. Peak RSS is
+mtlsgen's own (wait4). Baselines:
 - start-up: `python -c pass`;
-- in-process floor: the same keys and certificates made with cryptography in one process, no files.
-cfssl and the seed's openssl/keytool script are not run by this command yet (issue 13).
+- the seed's openssl + keytool commands (seed_commands.sh), as written and with ECDSA keys;
+- cfssl (Debian's golang-cfssl, cfssl_commands.sh): `gencert -initca`, then one `gencert` a leaf;
+- the in-process floor: the same keys and certificates made with cryptography in one process, no files.
+cfssl, openssl and keytool are installed with apt-get when missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import platform
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
+
+from baselines import CFSSL, SEED, cfssl_version, emptied, install_missing
+from cases import SEED_SPEC, floor, p12_spec, pem_spec
+from measure import Command, cell, cpu, interleaved, ratio, rss
 
 MTLSGEN = str(Path(sys.executable).with_name("mtlsgen"))
 ROOT = Path(__file__).resolve().parent.parent
+CASES = ("startup", "seed", "ecdsa", "noop-p12", "scale")
 
 
-def spec_text(clients: int, *, stores: bool) -> str:
-    store = "    keystore: {formats: [pkcs12]}\n    truststore: {formats: [pkcs12]}\n" if stores else ""
-    body = "".join(f"  client-{i:05d}:\n{store}" for i in range(clients)) or "  {}\n"
-    return (f"version: 1\nca: {{key: ecdsa-p256}}\ndefaults: {{key: ecdsa-p256}}\nservers:\n  api:\n"
-            f"    sans: [api.example.com]\n{store}clients:\n{body}")
+def row(case: str, mine: Command, base_name: str = "", base: Command | None = None,
+        floor_run: Command | None = None, target: str = "") -> None:
+    print(f"| {case} | {cell(mine)} | {cpu(mine)} | {base_name} | {cell(base)} | {cpu(base)} | "
+          f"{ratio(mine, base)} | {cell(floor_run)} | {rss(mine)} | {target} |", flush=True)
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one command, which must succeed."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err}")
-    return seconds, usage.ru_maxrss
+def spec_folder(tmp: Path, name: str, text: str) -> tuple[Path, list[str]]:
+    folder = emptied(tmp / name)
+    (folder / "pki.yaml").write_text(text)
+    return folder, [MTLSGEN, "apply", str(folder / "pki.yaml")]
 
 
-def timed(rounds: int, once: Callable[[], tuple[float, int]],
-          before: Callable[[], None] = lambda: None) -> tuple[list[float], int]:
-    times, peak = [], 0
-    for _ in range(rounds):
-        before()
-        seconds, rss = once()
-        times.append(seconds)
-        peak = max(peak, rss)
-    return times, peak
+def first_apply(folder: Path, apply: list[str]) -> Command:
+    return Command(apply, prepare=lambda: shutil.rmtree(folder / "certs", ignore_errors=True))
 
 
-def cell(times: list[float]) -> str:
-    return f"{statistics.median(times):7.3f} s ({min(times):.3f}–{max(times):.3f})"
+def startup(rounds: int) -> None:
+    bare = Command([sys.executable, "-c", "pass"])
+    version = Command([MTLSGEN, "--version"])
+    validate = Command([MTLSGEN, "validate", str(ROOT / "examples" / "pki.yaml")])
+    interleaved(rounds, bare, version, validate)
+    row("`mtlsgen --version`", version, "`python -c pass`", bare)
+    row("`mtlsgen validate examples/pki.yaml`", validate, "`python -c pass`", bare, target="≤ 0.15 s")
 
 
-ROWS: list[str] = []
+def seed(tmp: Path, rounds: int) -> None:
+    folder, apply = spec_folder(tmp, "seed", SEED_SPEC)
+    mine = first_apply(folder, apply)
+    base = Command(["bash", str(SEED), "seed"], cwd=tmp / "seed-sh", prepare=lambda: emptied(tmp / "seed-sh"))
+    interleaved(rounds, mine, base)
+    row("the seed's PKI (RSA-4096 root, server, 1 client; p12 + JKS + truststore), first apply", mine,
+        "seed openssl + keytool commands", base, target="≥ 5× faster")
+    noop = Command(apply)
+    interleaved(rounds, noop)
+    row("the seed's PKI, no-op apply", noop, "(the seed's commands cannot be re-run)")
 
 
-def row(case: str, mine: list[float], base: list[float] | None, base_name: str, extra: str = "") -> None:
-    ratio = "–"
-    if base:
-        mine_s, base_s = statistics.median(mine), statistics.median(base)
-        ratio = f"{base_s / mine_s:.1f}× faster" if mine_s <= base_s else f"{mine_s / base_s:.1f}× the baseline"
-    line = f"| {case} | {cell(mine)} | {base_name} {cell(base) if base else ''} | {ratio} | {extra} |"
-    ROWS.append(line)
-    print(line, flush=True)
+def ecdsa(tmp: Path, rounds: int, clients: int = 100) -> None:
+    folder, apply = spec_folder(tmp, "ecdsa", p12_spec(clients))
+    mine = first_apply(folder, apply)
+    base = Command(["bash", str(SEED), "ecdsa", str(clients)], cwd=tmp / "ecdsa-sh",
+                   prepare=lambda: emptied(tmp / "ecdsa-sh"))
+    interleaved(rounds, mine, base)
+    row(f"1 server + {clients} ECDSA clients, PEM + PKCS#12, first apply", mine,
+        "the seed's commands with ECDSA keys", base, target="≥ 6× faster")
 
 
-def floor(clients: int) -> float:
-    """Seconds to make the same keys and certificates (ECDSA P-256) in this process, no files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+def noop_p12(tmp: Path, rounds: int, clients: int = 1000) -> None:
+    folder, apply = spec_folder(tmp, "noop-p12", p12_spec(clients))
+    first = Command(apply)
+    interleaved(1, first)
+    row(f"1 server + {clients} ECDSA clients, PEM + PKCS#12, first apply", first)
+    noop = Command(apply)
+    interleaved(rounds, noop)
+    row(f"no-op apply, 1 server + {clients} ECDSA clients, PEM + PKCS#12", noop, target="≤ 1.0 s")
+    shutil.rmtree(folder)
 
-    start = time.perf_counter()
-    now = datetime.now(timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    for i in range(clients + 1):
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = f"client-{i}"
-        (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now).not_valid_after(now + timedelta(days=90))
-         .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"{name}.example.com")]), critical=False)
-         .sign(ca_key, hashes.SHA256()))
-    return time.perf_counter() - start
+
+def scale(tmp: Path, rounds: int, sizes: list[int]) -> None:
+    floor(0)  # cryptography's import, paid once outside the timings
+    for n in sizes:
+        big = n >= 10_000  # minutes a run: one run each, and no cfssl (one process a leaf: ~3 min more)
+        folder, apply = spec_folder(tmp, f"pem-{n}", pem_spec(n))
+        mine = first_apply(folder, apply)
+        base = None if big else Command(["bash", str(CFSSL), str(n)], cwd=tmp / "cfssl",
+                                        prepare=lambda: emptied(tmp / "cfssl"))
+        floor_run = Command(call=lambda n=n: floor(n))  # type: ignore[misc]
+        interleaved(1 if big else rounds, *[c for c in (mine, base, floor_run) if c is not None])
+        target = "≥ 5× faster than cfssl, ≤ 3× the floor" if n == 1000 else "first ≤ 15 s" if big else ""
+        row(f"1 server + {n:,} ECDSA clients, PEM only, first apply", mine,
+            "" if big else f"cfssl {cfssl_version()}", base, floor_run, target)
+        noop = Command(apply)
+        interleaved(1 if big else rounds, noop)
+        target = "≤ 0.5 s" if n == 1000 else "≤ 3 s" if big else ""
+        row(f"1 server + {n:,} ECDSA clients, PEM only, no-op apply", noop, target=target)
+        shutil.rmtree(folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-stores", action="store_true", help="skip the 1,000 clients with PKCS#12 case")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per cell (default 5)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000], help="scaling rows' N")
+    parser.add_argument("--big", action="store_true", help="add the N = 10,000 scaling row (minutes)")
+    parser.add_argument("--only", nargs="*", choices=CASES, default=list(CASES))
     args = parser.parse_args()
-    rounds = args.rounds
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        env = {**os.environ, "MTLSGEN_CACHE_DIR": str(tmp / "cache")}
-        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {rounds} runs per cell\n")
-        print("| case | mtlsgen, median (min–max) | baseline, median (min–max) | ratio | peak RSS |")
-        print("|---|---|---|---|---|")
-
-        start_up, _ = timed(rounds, lambda: run([sys.executable, "-c", "pass"], env))
-        version, _ = timed(rounds, lambda: run([MTLSGEN, "--version"], env))
-        row("`mtlsgen --version`", version, start_up, "`python -c pass`")
-        validate, _ = timed(rounds, lambda: run([MTLSGEN, "validate", str(ROOT / "examples" / "pki.yaml")], env))
-        row("`mtlsgen validate examples/pki.yaml`", validate, start_up, "`python -c pass`")
-
-        for n in args.sizes:
-            folder = tmp / f"pem-{n}"
-            folder.mkdir()
-            (folder / "pki.yaml").write_text(spec_text(n, stores=False))
-            apply = [MTLSGEN, "apply", str(folder / "pki.yaml")]
-            first, rss_first = timed(rounds, lambda a=apply: run(a, env),  # type: ignore[misc]
-                                     before=lambda f=folder: shutil.rmtree(f / "certs", ignore_errors=True))  # type: ignore[misc]
-            floor_times = [floor(n) for _ in range(rounds)]
-            row(f"first apply, 1 server + {n} ECDSA clients, PEM only", first, floor_times,
-                "in-process floor", f"{rss_first / 1024:.0f} MB")
-            noop, rss_noop = timed(rounds, lambda a=apply: run(a, env))  # type: ignore[misc]
-            row(f"no-op apply, 1 server + {n} ECDSA clients, PEM only", noop, None, "", f"{rss_noop / 1024:.0f} MB")
-            shutil.rmtree(folder)
-
-        if not args.no_stores:
-            folder = tmp / "p12-1000"
-            folder.mkdir()
-            (folder / "pki.yaml").write_text(spec_text(1000, stores=True))
-            apply = [MTLSGEN, "apply", str(folder / "pki.yaml")]
-            first_p12, rss = timed(1, lambda: run(apply, env))
-            row("first apply, 1 server + 1000 ECDSA clients, PEM + PKCS#12 (1 run)", first_p12, None, "",
-                f"{rss / 1024:.0f} MB")
-            cached, rss_cached = timed(rounds, lambda: run(apply, env))
-
-            def drop_cache() -> None:
-                shutil.rmtree(tmp / "cache", ignore_errors=True)
-
-            uncached, _ = timed(rounds, lambda: run(apply, env), before=drop_cache)
-            row("no-op apply, 1 server + 1000 ECDSA clients, PEM + PKCS#12", cached, uncached,
-                "the same, store cache deleted", f"{rss_cached / 1024:.0f} MB")
+    install_missing()
+    # Bytecode as an installed wheel has it: with PYTHONDONTWRITEBYTECODE set (as on CI machines) an
+    # editable install would recompile every mtlsgen module in every timed run (~50-80 ms each).
+    compileall.compile_dir(str(ROOT / "mtlsgen"), quiet=1)
+    sizes = [*args.sizes, *([10_000] if args.big else [])]
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    print(f"{date.today()}: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+          f"{args.rounds} runs per cell, interleaved\n")
+    print("| case | mtlsgen, median (min–max) | CPU | baseline | baseline, median (min–max) | CPU | ratio | "
+          "in-process floor | mtlsgen peak RSS | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="mtlsgen-bench-") as name:
+        tmp = Path(name)
+        if "startup" in args.only:
+            startup(args.rounds)
+        if "seed" in args.only:
+            seed(tmp, args.rounds)
+        if "ecdsa" in args.only:
+            ecdsa(tmp, args.rounds)
+        if "noop-p12" in args.only:
+            noop_p12(tmp, args.rounds)
+        if "scale" in args.only:
+            scale(tmp, args.rounds, sizes)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ failure a SpecError `pki.yaml:14: servers.api.sans[2]: reason` pointing at the l
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import types
@@ -74,6 +73,8 @@ def _reason(error: Any) -> str:
         key = str(loc[-1])
         if len(loc) > 1 and loc[-2] == "subject" and key.lower() == "cn":
             return "unknown key; the common name is the entry's own `cn`, not part of its subject"
+        import difflib  # only for this message: a valid spec never pays its import
+
         close = difflib.get_close_matches(key, _keys_at(loc), n=1)
         return f"unknown key{f'; did you mean {close[0]!r}?' if close else ''}"
     if kind == "missing":

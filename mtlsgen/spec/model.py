@@ -122,7 +122,7 @@ SanText = Annotated[str, AfterValidator(lambda s: str(parse_san(s))), Field(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class EnvPassword(_Strict):
@@ -305,7 +305,7 @@ class SpecFile(_Strict):
     """mtlsgen spec, version 1: a CA, optional intermediates, servers and clients."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
-                              title="mtlsgen spec", populate_by_name=True)
+                              title="mtlsgen spec", populate_by_name=True, defer_build=True)
 
     version: Literal[1] = Field(description="the spec format's version: 1")
     output: str = Field("certs", min_length=1, description="the certificate folder, relative to the spec file")
