@@ -12,6 +12,10 @@ fsynced. The guarantee is the same: a file is renamed into place only once its b
 when apply returns every rename is.
 Modes are set explicitly, so the umask never leaks a key to other users. An interrupted run leaves at
 most temporary files of that name, which the next plan reports and the next apply removes.
+
+Where the OS has no descriptor-relative calls or no O_NOFOLLOW (Windows), `Folder.open_root` returns a
+`fsio_paths.PathFolder` instead, chosen once at import (`BY_DESCRIPTOR`): same operations, same
+temporary names and order, but by path, with a link check before each one (weaker: see there).
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ PARENT_MODE = 0o755  # folders above the output are the user's: the usual mode, 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# Decided once: every call below that takes dir_fd must support it, and O_NOFOLLOW must exist; true on
+# Linux, macOS and the BSDs, false on Windows (os.supports_dir_fd is empty there).
+BY_DESCRIPTOR = ({os.open, os.mkdir, os.rename, os.unlink, os.rmdir} <= os.supports_dir_fd
+                 and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and hasattr(os, "fchmod"))
+# Windows has no POSIX permission bits (os.chmod only toggles read-only): there a file's "mode" is
+# neither read nor restored (docs/spec.md, "What the output folder may hold").
+POSIX_MODES = os.name != "nt"
 
 
 def ensure_output(root: Path) -> None:
@@ -52,6 +63,9 @@ class Folder:
     @classmethod
     def open_root(cls, root: Path) -> Folder:
         """The output folder itself (the spec's `output:` may be a link the user made; what is in it may not)."""
+        if not BY_DESCRIPTOR:
+            from .fsio_paths import PathFolder  # here: fsio_paths builds on this module
+            return PathFolder.open_root(root)
         try:
             return cls(os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC), root)
         except OSError as exc:
@@ -153,6 +167,11 @@ class Folder:
         with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; its files were synced
             os.fsync(self.fd)
 
+    def drop_temp(self, tmp: str) -> None:
+        """Remove a temporary file of this run that was never renamed; quietly, as it may be gone."""
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=self.fd)
+
     def close(self) -> None:
         os.close(self.fd)
 
@@ -216,6 +235,5 @@ class Batch:
         """Remove the temporary files not renamed into place (a failure, a Ctrl-C)."""
         for folder, tmp in self._staged:
             if (id(folder), tmp) not in self._done:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp, dir_fd=folder.fd)
+                folder.drop_temp(tmp)
         self._ops, self._staged = [], []

@@ -25,7 +25,8 @@ from ..crypto.stores import StoreContent, read_jks, read_p12
 from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
 from ..spec.files import MIB, FileProblem, read_regular
-from .layout import CA_KEY_NEXT, GITIGNORE, MANAGED_FILES, Layout, is_temp, store_file_name
+from .fsio import POSIX_MODES
+from .layout import CA_KEY_NEXT, GITIGNORE, MANAGED_FILES, Layout, file_mode, is_temp, store_file_name
 from .secrets import resolve_password
 
 FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
@@ -282,13 +283,16 @@ def _listing(folder: Path) -> _Listing:
     kinds: dict[str, str] = {}
     modes: dict[str, int] = {}
     try:
-        modes[""] = os.stat(folder).st_mode & 0o777
+        if POSIX_MODES:
+            modes[""] = os.stat(folder).st_mode & 0o777
         with os.scandir(folder) as it:
             for item in it:
                 mode = item.stat(follow_symlinks=False).st_mode
                 kinds[item.name] = _kind(mode)
                 if stat.S_ISREG(mode):
-                    modes[item.name] = mode & 0o777
+                    # Without POSIX modes (Windows) there is no mode to compare: a file counts as having
+                    # the one mtlsgen gives it, so no plan promises a chmod that cannot happen.
+                    modes[item.name] = mode & 0o777 if POSIX_MODES else file_mode(item.name)
     except OSError:
         return _Listing({}, {}, (), ())
     temps = tuple(sorted(n for n, k in kinds.items() if k == "file" and is_temp(n)))
