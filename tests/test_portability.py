@@ -2,7 +2,7 @@
 
 Every command runs the real CLI in a subprocess whose startup (a sitecustomize.py on PYTHONPATH)
 takes away what Windows lacks: `fcntl` is blocked, `os.supports_dir_fd` is empty, and O_NOFOLLOW,
-O_DIRECTORY, O_NONBLOCK and fchmod are gone. fsio then picks its by-path fallback (fsio_paths) and the
+O_DIRECTORY, O_NONBLOCK and fchmod are gone. fsio then picks its by-path fallback (fsio.PathFolder) and the
 lock its msvcrt path. Linux has no msvcrt, so the startup provides one with msvcrt.locking's contract
 (one byte from the current position, LK_NBLCK fails at once with EDEADLOCK while another process holds
 it), built on a real kernel lock (lockf): a stand-in for the missing OS call, not for the file system.
@@ -204,11 +204,11 @@ def test_without_posix_modes_a_chmod_is_not_reported_forever(tmp_path: Path, win
     assert run(windows_like, "apply", spec).returncode == 0
     os.chmod(tmp_path / "certs" / "api" / "tls.key", 0o666)
     os.chmod(tmp_path / "certs", 0o755)
-    main = "import sys\nfrom mtlsgen.engine import fsio, state\n{}\nfrom mtlsgen.cli import main\nsys.exit(main())"
+    main = "import sys\nfrom mtlsgen.engine import state\n{}\nfrom mtlsgen.cli import main\nsys.exit(main())"
     posix = run(windows_like, "plan", spec, code=main.format("sys.argv[0] = 'mtlsgen'"))
     assert "0666" in posix.stdout and "0755" in posix.stdout  # where modes exist, they are restored
     no_modes = run(windows_like, "plan", spec,
-                   code=main.format("sys.argv[0] = 'mtlsgen'; state.POSIX_MODES = fsio.POSIX_MODES = False"))
+                   code=main.format("sys.argv[0] = 'mtlsgen'; state.POSIX_MODES = False"))
     assert no_modes.returncode == 0, no_modes.stderr
     assert "0666" not in no_modes.stdout and "0755" not in no_modes.stdout
     assert "no changes" in no_modes.stdout.lower() or "up to date" in no_modes.stdout.lower(), no_modes.stdout

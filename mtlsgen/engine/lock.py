@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,6 +91,9 @@ def output_lock(output: Path, *, timeout: float | None = None, on_wait: OnWait |
 def lock_file(output: Path) -> Path:
     """Where the lock for `output` is taken where folders cannot be locked: one file per output folder,
     named by a digest of its resolved, case-folded path (two spellings of one folder share it)."""
+    import hashlib  # only where there is no flock: kept off every other apply's start-up
+    import tempfile
+
     key = os.path.normcase(os.path.realpath(output)).encode("utf-8", "surrogatepass")
     return Path(tempfile.gettempdir()) / f"mtlsgen-{hashlib.sha256(key).hexdigest()[:32]}.lock"
 

@@ -25,11 +25,13 @@ from ..crypto.stores import StoreContent, read_jks, read_p12
 from ..errors import OutputError
 from ..spec.entries import Entry, Spec, StoreSpec
 from ..spec.files import MIB, FileProblem, read_regular
-from .fsio import POSIX_MODES
 from .layout import CA_KEY_NEXT, GITIGNORE, MANAGED_FILES, Layout, file_mode, is_temp, store_file_name
 from .secrets import resolve_password
 
 FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
+# Windows has no POSIX permission bits (os.chmod only toggles read-only): there modes are neither read
+# nor restored (docs/spec.md, "What the output folder may hold").
+POSIX_MODES = os.name != "nt"
 
 T = TypeVar("T")
 
