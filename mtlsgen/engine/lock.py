@@ -3,11 +3,19 @@
 The lock is flock on the output folder itself, opened read-only: it writes nothing (a no-op apply
 stays a no-op), it is released by the kernel when its holder exits or is killed, and two specs
 writing the same folder share it while specs writing different folders never wait on each other.
+
+Without fcntl (Windows) it is msvcrt.locking on one byte of a lock file named after the output
+folder's resolved path, in the user's temporary folder: Windows cannot lock a folder, and a file in
+the output would be a file mtlsgen does not manage there (and a write on every no-op apply). It too
+is released by the OS when its holder exits. Two users of one output folder have two temporary
+folders, so they do not exclude each other there (the folder is its owner's anyway). No new
+dependency: filelock or portalocker would add a package for these few lines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -40,19 +48,28 @@ def output_lock(output: Path, *, timeout: float | None = None, on_wait: OnWait |
     finish: forever by default, at most `timeout` seconds when given."""
     try:
         import fcntl
-    except ImportError:  # no flock on this system (Windows): one apply at a time is then the user's care
-        yield
-        return
+        flock = True
+    except ImportError:  # no flock (Windows): msvcrt's byte-range lock on a file of the temporary folder
+        flock = False
+    if flock:
+        path, flags = output, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    else:
+        path, flags = lock_file(output), os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(output, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = os.open(path, flags, 0o600)
     except OSError as exc:
-        raise LockError(f"cannot open {output} to lock it: {exc.strerror}") from exc
+        raise LockError(f"cannot open {path} to lock {output}: {exc.strerror}") from exc
+    locked = False
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         told = False
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if flock:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                else:
+                    _byte_lock(fd, wanted=True)
+                locked = True
                 break
             except BlockingIOError:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -66,4 +83,30 @@ def output_lock(output: Path, *, timeout: float | None = None, on_wait: OnWait |
                 time.sleep(_POLL)
         yield
     finally:
+        if locked and not flock:  # msvcrt asks for an unlock before the close; flock goes with the close
+            with contextlib.suppress(OSError):
+                _byte_lock(fd, wanted=False)
         os.close(fd)
+
+def lock_file(output: Path) -> Path:
+    """Where the lock for `output` is taken where folders cannot be locked: one file per output folder,
+    named by a digest of its resolved, case-folded path (two spellings of one folder share it)."""
+    import hashlib  # only where there is no flock: kept off every other apply's start-up
+    import tempfile
+
+    key = os.path.normcase(os.path.realpath(output)).encode("utf-8", "surrogatepass")
+    return Path(tempfile.gettempdir()) / f"mtlsgen-{hashlib.sha256(key).hexdigest()[:32]}.lock"
+
+
+def _byte_lock(fd: int, *, wanted: bool) -> None:
+    """msvcrt.locking on the file's first byte: take it without waiting (the caller polls, as with
+    flock; BlockingIOError while another process holds it), or give it back."""
+    import msvcrt  # Windows only; reached only where fcntl is missing
+
+    os.lseek(fd, 0, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK if wanted else msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+    except OSError as exc:
+        if wanted and exc.errno in (errno.EACCES, errno.EDEADLK):  # "held by another process", in msvcrt's words
+            raise BlockingIOError(exc.errno, "locked") from None
+        raise

@@ -33,6 +33,7 @@ from .layout import (
     MANAGED_FILES,
     Generation,
     Layout,
+    file_mode,
     generation_files,
     is_temp,
     store_file_name,
@@ -40,6 +41,9 @@ from .layout import (
 from .secrets import resolve_password
 
 FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
+# Windows has no POSIX permission bits (os.chmod only toggles read-only): there modes are neither read
+# nor restored (docs/spec.md, "What the output folder may hold").
+POSIX_MODES = os.name != "nt"
 
 T = TypeVar("T")
 
@@ -394,13 +398,16 @@ def _listing(folder: Path) -> _Listing:
     kinds: dict[str, str] = {}
     modes: dict[str, int] = {}
     try:
-        modes[""] = os.stat(folder).st_mode & 0o777
+        if POSIX_MODES:
+            modes[""] = os.stat(folder).st_mode & 0o777
         with os.scandir(folder) as it:
             for item in it:
                 mode = item.stat(follow_symlinks=False).st_mode
                 kinds[item.name] = _kind(mode)
                 if stat.S_ISREG(mode):
-                    modes[item.name] = mode & 0o777
+                    # Without POSIX modes (Windows) there is no mode to compare: a file counts as having
+                    # the one mtlsgen gives it, so no plan promises a chmod that cannot happen.
+                    modes[item.name] = mode & 0o777 if POSIX_MODES else file_mode(item.name)
     except OSError:
         return _Listing({}, {}, (), ())
     temps = tuple(sorted(n for n, k in kinds.items() if k == "file" and is_temp(n)))

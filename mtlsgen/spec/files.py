@@ -32,9 +32,13 @@ def read_regular(path: Path, *, limit: int, follow_symlinks: bool = True) -> byt
     """
     if "\0" in str(path):
         raise FileProblem("has a NUL character in its name")
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    # Windows has neither O_NONBLOCK nor O_NOFOLLOW (there is no FIFO to hang on, and a link is checked
+    # by lstat below), and needs O_BINARY, or its C runtime reads "\r\n" as "\n" and stops at Ctrl-Z.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
+        if not hasattr(os, "O_NOFOLLOW") and path.is_symlink():
+            raise FileProblem("is a symbolic link")
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
