@@ -4,10 +4,10 @@ or gives up after --lock-timeout; applies of different folders never wait on eac
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,14 +51,18 @@ def test_an_apply_waits_for_the_other_says_so_once_and_then_finishes(tmp_path: P
     holding.wait(10)
     waiter = subprocess.Popen([sys.executable, "-m", "mtlsgen", "apply", str(spec.path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
-    time.sleep(1.5)
+    # Released only once it says it waits: a loaded machine may take seconds to get that far.
+    assert waiter.stderr is not None
+    said, _, _ = select.select([waiter.stderr], [], [], 60)
+    assert said, "apply never said that it waits"
+    first = waiter.stderr.readline()
     assert waiter.poll() is None  # still waiting, not failed
     release.set()
     holder.join(10)
     out, err = waiter.communicate(timeout=60)
     assert waiter.returncode == 0, err
-    assert err.splitlines() == [f"waiting for another mtlsgen apply (pid {os.getpid()}) to finish writing "
-                                f"{spec.output}"]
+    assert [first.rstrip("\n"), *err.splitlines()] == [
+        f"waiting for another mtlsgen apply (pid {os.getpid()}) to finish writing {spec.output}"]
     assert "Applied" in out and mtlsgen.plan(spec).pending == ()
 
 
