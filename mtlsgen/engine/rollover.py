@@ -28,7 +28,7 @@ from ..crypto.keys import PublicKey, key_matches, public_der
 from ..errors import PlanError
 from ..spec.entries import Entry
 from .changes import CertRef
-from .layout import Generation, generation_files
+from .layout import GENERATIONS, Generation, generation_files
 from .reasons import Kind, Reason
 from .state import NO_GENERATION, GenerationState, State
 
@@ -102,60 +102,73 @@ def _present(g: GenerationState, which: Generation) -> tuple[str, ...]:
 def _one(entry: Entry, children: tuple[str, ...], state: State, now: datetime, rotate: bool,
          replacing: bool) -> Rollover:
     s = state[entry.name]
-    every = tuple(f for which in ("next", "previous", "retired") for f in _present(s.generation(which), which))
     if replacing:  # --replace re-keys at once: a rotation in progress is abandoned
+        every = tuple(f for which in GENERATIONS for f in _present(s.generation(which), which))
         return Rollover(entry.name, reasons=_said(Kind.ROLLOVER_DROPPED, every), remove=every)
     if s.cert is None or s.key.value is None:
         if rotate:
             raise PlanError(f"--rotate {entry.name}: the CA has no usable certificate and key yet; apply first")
         return Rollover(entry.name)
-    timeline, incoming = entry.rollover, s.incoming
     leftovers: tuple[str, ...] = ()
-    if incoming.present:
-        if incoming.cert is not None and public_der(incoming.cert.public_key()) == public_der(s.cert.public_key()):
-            leftovers = _present(incoming, "next")  # a move was interrupted after ca.crt took the incoming CA
-        elif not _usable(entry, state, incoming):  # a file lost or damaged: trust first again, with a new CA
-            return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=_present(incoming, "next")),
-                          _present(incoming, "next"))
-        else:
-            assert incoming.cert is not None
-            move_at = incoming.cert.not_valid_before_utc + CLOCK_SKEW + timeline.trust_first
-            if now < move_at:
-                return Rollover(entry.name, Phase.TRUST_FIRST, move_at=move_at, finish_at=move_at + timeline.overlap)
-            finish_at = now + timeline.overlap  # the overlap counts from the move, however late it comes
-            return Rollover(entry.name, Phase.OVERLAP, move=True, move_at=now, finish_at=finish_at,
-                            previous_until=s.cert.not_valid_after_utc,
-                            reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),),
-                            remove=_present(incoming, "next"),
-                            outgoing=GenerationState(s.certs, s.key, s.crl))
-    said = _said(Kind.ROLLOVER_LEFTOVER, leftovers)
-    outgoing, retired = s.outgoing, s.retired
-    if outgoing.present:
-        finish_at = _overlap_end(entry, children, state, now)
-        if rotate and now < finish_at:
-            raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
-                            f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
-        until = outgoing.cert.not_valid_after_utc if outgoing.cert else None
-        if until is None or until <= now:  # the old CA expired: nothing it signed is valid any more
-            gone = (*_present(outgoing, "previous"), *_present(retired, "retired"))
-            return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)),
-                            remove=(*leftovers, *gone))
-        if now < finish_at:
-            return Rollover(entry.name, Phase.OVERLAP, finish_at=finish_at, previous_until=until,
-                            reasons=said, remove=leftovers)
-        # Finished: previous.* become retired.*, which no bundle trusts (written first, then removed).
-        finished = Rollover(entry.name, Phase.FINISHED, finish=True, finish_at=finish_at, previous_until=until,
-                            reasons=(*said, Reason(Kind.ROLLOVER_FINISH, names=(f"{entry.name}-previous",))),
-                            remove=(*leftovers, *_present(outgoing, "previous"), *_present(retired, "retired")))
-        if not rotate:
-            return finished
-        started = _start(entry, now, Reason(Kind.ROLLOVER_START, when=now + timeline.trust_first,
-                                            detail=entry.rollover_text))
-        return replace(finished, phase=Phase.TRUST_FIRST, start=True, move_at=started.move_at,
-                       finish_at=started.finish_at, reasons=(*finished.reasons, *started.reasons))
+    if s.incoming.present:
+        incoming = s.incoming
+        if incoming.cert is None or public_der(incoming.cert.public_key()) != public_der(s.cert.public_key()):
+            return _trust_first(entry, state, now)
+        leftovers = _present(incoming, "next")  # a move was interrupted after ca.crt took the incoming CA
+    if s.outgoing.present:
+        return _after_move(entry, children, state, now, rotate, leftovers)
     if rotate:
-        return _start(entry, now, Reason(Kind.ROLLOVER_START, when=now + timeline.trust_first,
-                                         detail=entry.rollover_text), leftovers)
+        return _start(entry, now, _start_reason(entry, now), leftovers)
+    return _finished(entry, s.retired, now, leftovers)
+
+
+def _trust_first(entry: Entry, state: State, now: datetime) -> Rollover:
+    """next.* present: trust first until `trust_first` has passed since next.crt's notBefore, then move."""
+    s, timeline = state[entry.name], entry.rollover
+    incoming = s.incoming
+    if not _usable(entry, state, incoming):  # a file lost or damaged: trust first again, with a new CA
+        lost = _present(incoming, "next")
+        return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=lost), lost)
+    assert incoming.cert is not None and s.cert is not None
+    move_at = incoming.cert.not_valid_before_utc + CLOCK_SKEW + timeline.trust_first
+    if now < move_at:
+        return Rollover(entry.name, Phase.TRUST_FIRST, move_at=move_at, finish_at=move_at + timeline.overlap)
+    finish_at = now + timeline.overlap  # the overlap counts from the move, however late it comes
+    return Rollover(entry.name, Phase.OVERLAP, move=True, move_at=now, finish_at=finish_at,
+                    previous_until=s.cert.not_valid_after_utc, reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),),
+                    remove=_present(incoming, "next"), outgoing=GenerationState(s.certs, s.key, s.crl))
+
+
+def _after_move(entry: Entry, children: tuple[str, ...], state: State, now: datetime, rotate: bool,
+                leftovers: tuple[str, ...]) -> Rollover:
+    """previous.* present: the overlap, until `overlap` has passed since the move; then the finish."""
+    s = state[entry.name]
+    outgoing, retired, said = s.outgoing, s.retired, _said(Kind.ROLLOVER_LEFTOVER, leftovers)
+    finish_at = _overlap_end(entry, children, state, now)
+    if rotate and now < finish_at:
+        raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
+                        f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
+    until = outgoing.cert.not_valid_after_utc if outgoing.cert else None
+    if until is None or until <= now:  # the old CA expired: nothing it signed is valid any more
+        gone = (*_present(outgoing, "previous"), *_present(retired, "retired"))
+        return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*leftovers, *gone))
+    if now < finish_at:
+        return Rollover(entry.name, Phase.OVERLAP, finish_at=finish_at, previous_until=until, reasons=said,
+                        remove=leftovers)
+    # Finished: previous.* become retired.*, which no bundle trusts (written first, then removed).
+    finished = Rollover(entry.name, Phase.FINISHED, finish=True, finish_at=finish_at, previous_until=until,
+                        reasons=(*said, Reason(Kind.ROLLOVER_FINISH, names=(f"{entry.name}-previous",))),
+                        remove=(*leftovers, *_present(outgoing, "previous"), *_present(retired, "retired")))
+    if not rotate:
+        return finished
+    started = _start(entry, now, _start_reason(entry, now))
+    return replace(finished, phase=Phase.TRUST_FIRST, start=True, move_at=started.move_at,
+                   finish_at=started.finish_at, reasons=(*finished.reasons, *started.reasons))
+
+
+def _finished(entry: Entry, retired: GenerationState, now: datetime, leftovers: tuple[str, ...]) -> Rollover:
+    """No rotation in progress: retired.* (if any) kept for the old CA's CRL until it expires."""
+    said = _said(Kind.ROLLOVER_LEFTOVER, leftovers)
     if not retired.present:
         return Rollover(entry.name, reasons=said, remove=leftovers)
     until = retired.cert.not_valid_after_utc if retired.cert else None
@@ -163,6 +176,10 @@ def _one(entry: Entry, children: tuple[str, ...], state: State, now: datetime, r
         gone = _present(retired, "retired")
         return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*leftovers, *gone))
     return Rollover(entry.name, Phase.FINISHED, previous_until=until, reasons=said, remove=leftovers)
+
+
+def _start_reason(entry: Entry, now: datetime) -> Reason:
+    return Reason(Kind.ROLLOVER_START, when=now + entry.rollover.trust_first, detail=entry.rollover_text)
 
 
 def _start(entry: Entry, now: datetime, why: Reason, remove: tuple[str, ...] = ()) -> Rollover:
