@@ -13,6 +13,7 @@ from cryptography import x509
 from ..crypto.keys import PrivateKey
 from ..spec.entries import Spec
 from .reasons import Reason
+from .store_cache import CacheState
 
 
 class Action(str, Enum):
@@ -67,6 +68,8 @@ class Materials:
     tls.crt, `anchor` the root in ca.crt, `trusted` a truststore's (alias, certificate) pairs;
     `secrets` are keyed by what they protect: "keystore", "truststore", "tls.key"; a CA's CRL is
     `crl` when apply writes it, else `kept_crl`; a server's ca.crl holds the CRLs of `crl_bundle`.
+    The output folder's change carries the store cache as read (`store_cache`), which apply completes
+    with the stores it writes when the change lists the cache file.
     """
 
     key: PrivateKey | None = field(default=None, repr=False)
@@ -78,6 +81,7 @@ class Materials:
     crl: CrlContent | None = None  # a CA's CRL to write
     kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)  # a CA's CRL on disk
     crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs whose CRLs it holds, in this order
+    store_cache: CacheState | None = field(default=None, repr=False)
 
     def secret(self, purpose: str) -> Secret:
         return dict(self.secrets)[purpose]

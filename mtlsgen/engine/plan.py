@@ -60,7 +60,7 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
     revocation = _Revocation({e.name: crl(inputs, decided[e.name], e, pruned) for e in spec.entries
                               if e.is_ca and decided[e.name].action is not Action.BLOCKED}, pruned)
     changes = [entry_change(inputs, decided, e, revocation) for e in spec.entries]
-    output = housekeeping.output_folder(inputs)
+    output = housekeeping.output_folder(inputs, changes)
     orphans = [housekeeping.orphan(inputs, name, files, issuers.get(name)) for name, files in state.orphans.items()]
     return Plan(spec, now, (*([output] if output else []), *changes, *orphans), housekeeping.warnings(inputs))
 
