@@ -97,7 +97,7 @@ class Record:
     """What the store whose bytes have sha256 `digest` holds (`content`, as JSON), vouched for by `tag`."""
 
     digest: str
-    content: Mapping[str, Any] = field(compare=False)
+    content: Mapping[str, Any]  # compared too: a record whose content was edited is rewritten
     tag: str
 
     def as_json(self) -> dict[str, Any]:
