@@ -332,8 +332,9 @@ def test_a_folder_as_the_cache_is_refused_in_one_line(applied: mtlsgen.Spec) -> 
 def test_removed_stores_leave_the_cache(applied: mtlsgen.Spec) -> None:
     """A store the spec drops, or a revoked entry's, is removed with its record: one apply settles."""
     spec_file = applied.output.parent / "pki.yaml"
-    spec_file.write_text(SPEC.replace("    truststore: {formats: [pkcs12, jks], password: {env: CACHE_TEST_TRUST_PASS}}\n",
-                                      "").replace("  alice:\n    keystore", "  alice:\n    revoked: true\n    keystore"))
+    api_truststore = "    truststore: {formats: [pkcs12, jks], password: {env: CACHE_TEST_TRUST_PASS}}\n"
+    spec_file.write_text(SPEC.replace(api_truststore, "")
+                         .replace("  alice:\n    keystore", "  alice:\n    revoked: true\n    keystore"))
     spec = mtlsgen.load_spec(spec_file)
     decided = check(spec)
     assert changed(decided) == {"ca", "api", "alice"} and cache_line(decided) == (CACHE,)  # ca: its CRL
