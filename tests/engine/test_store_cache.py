@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import load_pem_x509_certificate
 
 import mtlsgen
+from mtlsgen.crypto.stores import StoreContent
 from mtlsgen.engine.state import State, read_state
 from tests.helpers.common import run_cli
 from tests.helpers.engine import spec_at
@@ -341,3 +342,30 @@ def test_removed_stores_leave_the_cache(applied: mtlsgen.Spec) -> None:
     converges(spec)
     records = json.loads((spec.output / CACHE).read_bytes())["stores"]
     assert sorted(records) == ["api/keystore.jks", "api/keystore.p12", "bob/keystore.p12", "bob/truststore.p12"]
+
+
+def test_records_of_stores_under_an_intermediate_equal_the_stores_decrypted(tmp_path: Path) -> None:
+    """A longer chain, both formats and both profiles: apply's description of each store, in order."""
+    spec = spec_at(tmp_path, """
+version: 1
+ca: {key: ecdsa-p256}
+defaults: {key: ecdsa-p256}
+intermediates:
+  services-ca: {issuer: ca}
+servers:
+  orders:
+    issuer: services-ca
+    sans: [orders.example.com]
+    keystore: {formats: [pkcs12, jks], alias: orders-key}
+    truststore: {formats: [pkcs12, jks]}
+clients:
+  billing:
+    issuer: services-ca
+    keystore: {formats: [pkcs12], profile: legacy}
+""")
+    mtlsgen.apply(spec)
+    state = read_state(spec)
+    assert state.store_cache.decrypted == 0 and len(state.store_cache.records) == 5
+    assert changed(check(spec)) == set()
+    chain = contents(state)["orders/keystore.p12"][0]
+    assert isinstance(chain, StoreContent) and len(chain.chain) == 3 and chain.key_aliases == ("orders-key",)
