@@ -116,6 +116,9 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.GITIGNORE: lambda r, w: (f"{r.file} {'missing' if r.detail == 'missing' else 'does not say *'}: "
                                   "keys could be committed"),
     Kind.TEMP: lambda r, w: f"{r.file}: left by an interrupted apply; removed",
+    Kind.STORE_CACHE: lambda r, w: f"{r.file}: store cache " + {
+        "stores": "updated for the stores written", "missing": "missing", "unreadable": "unreadable; rebuilt",
+        "stale": "out of date"}.get(r.detail, r.detail),
     Kind.EXPIRES_WITHIN: lambda r, w: f"expires within {r.days} days",
 }
 

@@ -6,7 +6,9 @@ them: it reads no file, no password source and no clock. Keys are generated firs
 threads (cryptography releases the GIL while it searches for RSA primes), then certificates issuers
 first, then files, each written atomically, all in one fsio.Batch: every temporary file written,
 then all fsynced together in threads, then the renames (and chmods and deletions) in the order the
-plan's changes ask for, then one fsync per folder.
+plan's changes ask for, then one fsync per folder. When the plan lists the store cache, it is written
+last: the records read (the plan's), less the stores removed, plus those written, each described from
+what was put in (engine/store_cache.py).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from cryptography import x509
 
 from ..crypto.certs import issue_ca, issue_leaf, signed_by
 from ..crypto.crl import issue_crl
-from ..crypto.keys import PrivateKey, generate_key
-from ..crypto.pem import certs_pem, crl_pem, crls_pem, key_pem
+from ..crypto.keys import PrivateKey, generate_key, public_der
+from ..crypto.pem import certs_pem, crl_pem, crls_pem, fingerprint, key_pem
 from ..crypto.stores import (
+    StoreContent,
+    _p12_profile,
     keystore_jks,
     keystore_p12,
+    read_jks,
     truststore_jks,
     truststore_p12,
 )
@@ -41,6 +46,7 @@ from .layout import (
     DIR_MODE,
     GITIGNORE,
     GITIGNORE_TEXT,
+    STORE_CACHE,
     STORE_FILES,
     TLS_CRT,
     TLS_KEY,
@@ -51,6 +57,7 @@ from .layout import (
 )
 from .rollover import generation_ref
 from .secrets import new_password
+from .store_cache import SALT_BYTES, Keys, Record, document
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 _RSA_COST = {"rsa-4096": 3, "rsa-3072": 2, "rsa-2048": 1}  # ECDSA and Ed25519 keys cost ~0.1 ms
@@ -92,6 +99,9 @@ class _Executor:
         # Every write and removal goes through one batch: temporary files first, one parallel fsync,
         # then the renames, chmods and deletions in the order asked for (fsio.Batch).
         self.batch = Batch()
+        # The store cache as apply leaves it: "entry/file" → record (None: not written this run).
+        self.cache_records: dict[str, Record] | None = None
+        self.cache_keys: Keys | None = None
 
     def run(self) -> ApplyResult:
         pending = self.plan.pending
@@ -139,6 +149,9 @@ class _Executor:
                     self.remove(change)
                 else:
                     self.write_entry(change)
+            if self.cache_records is not None:
+                assert self.cache_keys is not None
+                self.write(self.folders[""], STORE_CACHE, document(self.cache_keys, self.cache_records))
         except BaseException:  # Ctrl-C too: no temporary file is left behind
             self.batch.discard()
             raise
@@ -156,6 +169,11 @@ class _Executor:
 
     def write_output(self, change: Change) -> None:
         root = self.folders[""]
+        if STORE_CACHE in change.files:  # written last (stage), once every store is
+            cache = change.materials.store_cache
+            self.cache_records = dict(cache.records) if cache is not None else {}
+            self.cache_keys = cache.keys if cache is not None and cache.keys is not None else \
+                Keys(os.urandom(SALT_BYTES))
         for name in change.chmod:
             self.chmod(root, name)
         if GITIGNORE in change.files:
@@ -185,6 +203,8 @@ class _Executor:
     def delete(self, folder: Folder, name: str) -> None:
         self.batch.then(lambda: folder.remove(name))
         self.removed.append(folder.path / name)
+        if self.cache_records is not None and folder is not self.folders[""]:
+            self.cache_records.pop(f"{folder.path.name}/{name}", None)
 
     def generate_keys(self, wanted: list[tuple[str, str]]) -> None:
         """New keys for (name, key type) pairs: entries, or a rotating CA's incoming generation."""
@@ -341,3 +361,17 @@ class _Executor:
             data = (truststore_p12(trusted, password, store.profile) if fmt == "pkcs12"
                     else truststore_jks(trusted, password))
         self.write(folder, file_name, data)
+        if self.cache_records is None or self.cache_keys is None:
+            return
+        # What the store holds, as read_p12 reads it back, from what was put in: decrypting what was just
+        # written would cost what the cache saves. JKS is cheap to read back, and pyjks lowercases aliases.
+        if fmt != "pkcs12":
+            content = read_jks(data, password)
+        elif kind == "keystore":
+            content = StoreContent((store.alias,), public_der(self.keys[entry.name].public_key()),
+                                   tuple(fingerprint(c) for c in chain), frozenset(), _p12_profile(data))
+        else:
+            content = StoreContent((), None, (), frozenset((alias, fingerprint(c)) for alias, c in trusted),
+                                   _p12_profile(data))
+        self.cache_records[f"{entry.name}/{file_name}"] = self.cache_keys.record(
+            data, password, store.password.source == "generate", content)

@@ -14,6 +14,7 @@ from ..crypto.keys import PrivateKey
 from ..spec.entries import Spec
 from .layout import Generation
 from .reasons import Reason
+from .store_cache import CacheState
 
 
 class Action(str, Enum):
@@ -81,6 +82,8 @@ class Materials:
     tls.crt, `anchor` the root in ca.crt, `trusted` a truststore's (alias, certificate) pairs;
     `secrets` are keyed by what they protect: "keystore", "truststore", "tls.key"; a CA's CRL is
     `crl` when apply writes it, else `kept_crl`; a server's ca.crl holds the CRLs of `crl_bundle`.
+    The output folder's change carries the store cache as read (`store_cache`), which apply completes
+    with the stores it writes when the change lists the cache file.
     """
 
     key: PrivateKey | None = field(default=None, repr=False)
@@ -94,6 +97,7 @@ class Materials:
     crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs (or `ca/next`…) whose CRLs it holds, in order
     generations: tuple[GenerationMaterials, ...] = ()  # a rotating CA's next.* / previous.*
     also_trusted: tuple[CertRef, ...] = ()  # a leaf's ca.crt: the rotating root's other certificate
+    store_cache: CacheState | None = field(default=None, repr=False)
 
     def secret(self, purpose: str) -> Secret:
         return dict(self.secrets)[purpose]

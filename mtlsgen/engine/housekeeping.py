@@ -9,10 +9,11 @@ orphans, which only --prune deletes (mtlsgen's files only; the folder only if no
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 
 from ..errors import PlanError
 from ..spec.entries import Entry, Password
-from .changes import Action, Change, Secret
+from .changes import Action, Change, Materials, Secret
 from .decisions import FileDecision, Inputs
 from .layout import (
     CA_FILES,
@@ -21,6 +22,7 @@ from .layout import (
     GITIGNORE_TEXT,
     MANAGED_FILES,
     OPTIONAL_LEAF_FILES,
+    STORE_CACHE,
     STORE_FILES,
     TLS_KEY,
     file_mode,
@@ -87,9 +89,9 @@ def refuse_unsafe(inputs: Inputs) -> None:
     if inputs.state.unsafe:
         path, what = inputs.state.unsafe[0]
         shown = posixpath.normpath(f"{inputs.spec.output_label}/{path}")  # a shared CA's: "pki-ca/ca.key"
-        raise PlanError(f"{shown} is {what}, where mtlsgen keeps its own "
-                        f"{'folder' if '/' not in path.removeprefix('../') and path != GITIGNORE else 'file'}; "
-                        f"it never writes through a link or into a special file: remove {shown} and apply again")
+        kind = 'folder' if '/' not in path.removeprefix('../') and path not in (GITIGNORE, STORE_CACHE) else 'file'
+        raise PlanError(f"{shown} is {what}, where mtlsgen keeps its own {kind}; it never writes through a link "
+                        f"or into a special file: remove {shown} and apply again")
 
 
 def temps(names: tuple[str, ...]) -> FileDecision:
@@ -97,13 +99,29 @@ def temps(names: tuple[str, ...]) -> FileDecision:
     return FileDecision(reasons=tuple(Reason(Kind.TEMP, name) for name in names), remove=names)
 
 
-def output_folder(inputs: Inputs) -> Change | None:
+def store_cache(inputs: Inputs, changes: Sequence[Change]) -> str | None:
+    """Why apply writes the store cache (engine/store_cache.py), if it does: it writes or removes a store
+    anyway ("stores"), or the cache does not hold exactly the stores that opened ("missing", …). A plain
+    no-op with a valid cache writes nothing."""
+    for change in changes:
+        if change.action not in (Action.UNCHANGED, Action.ORPHAN, Action.BLOCKED) and \
+                any(name in STORE_FILES for name in (*change.files, *change.remove)):
+            return "stores"
+    cache = inputs.state.store_cache
+    return None if cache.current else cache.problem
+
+
+def output_folder(inputs: Inputs, changes: Sequence[Change] = ()) -> Change | None:
     """The output folder's own files: its .gitignore (written with the folder's first files), its mode,
-    and temporary files an interrupted apply left in it."""
+    temporary files an interrupted apply left in it, and the store cache when `changes` (the entries')
+    or a missing or stale cache call for it."""
     state, label = inputs.state, inputs.spec.output_label
+    cache = store_cache(inputs, changes)
+    materials = Materials(store_cache=state.store_cache)
     if not state.output_exists:
-        return Change(f"{label}/", Action.CREATE, (Reason(Kind.CREATE, names=(GITIGNORE,)),), files=(GITIGNORE,),
-                      scope="output")
+        names = (GITIGNORE, *([STORE_CACHE] if cache else []))
+        return Change(f"{label}/", Action.CREATE, (Reason(Kind.CREATE, names=names),), files=names,
+                      scope="output", materials=materials)
     if state.gitignore != GITIGNORE_TEXT and state.foreign:
         # Not a folder mtlsgen made (its .gitignore says "*"): someone's home, or a shared folder.
         # Writing a .gitignore or changing its mode there would damage it.
@@ -121,11 +139,14 @@ def output_folder(inputs: Inputs) -> Change | None:
     if state.output_mode is not None and state.output_mode != DIR_MODE:
         reasons.append(Reason(Kind.MODE, "", old=f"{state.output_mode:04o}", new=f"{DIR_MODE:04o}"))
         chmod.append("")
+    if cache:
+        reasons.append(Reason(Kind.STORE_CACHE, STORE_CACHE, detail=cache))
+        files.append(STORE_CACHE)
     leftovers = temps(state.temps)
     if not reasons and not leftovers.remove:
         return None
     return Change(f"{label}/", Action.REPACK, (*reasons, *leftovers.reasons), files=tuple(files),
-                  chmod=tuple(chmod), remove=leftovers.remove, scope="output")
+                  chmod=tuple(chmod), remove=leftovers.remove, scope="output", materials=materials)
 
 
 def orphan(inputs: Inputs, name: str, files: tuple[str, ...], issuer: str | None) -> Change:

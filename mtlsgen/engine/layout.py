@@ -18,6 +18,9 @@ StoreFormat = Literal["pkcs12", "jks"]
 EXTENSIONS: dict[StoreFormat, str] = {"pkcs12": "p12", "jks": "jks"}
 GITIGNORE = ".gitignore"
 GITIGNORE_TEXT = b"*\n"  # nothing in the output folder is ever committed; the spec is
+# What each store held when mtlsgen last read or wrote it (engine/store_cache.py); a dot-file, so that
+# `ls` of the output shows only entries, and covered by the .gitignore's `*` like everything else.
+STORE_CACHE = ".mtlsgen-stores.json"
 DIR_MODE = 0o700
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -81,6 +84,10 @@ class Layout:
     @property
     def gitignore(self) -> Path:
         return self.root / GITIGNORE
+
+    @property
+    def store_cache(self) -> Path:
+        return self.root / STORE_CACHE
 
 
 def temp_name(file_name: str, token: str) -> str:

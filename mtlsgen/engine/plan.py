@@ -75,7 +75,7 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
                  for e in cas if e.imported is None}
     revocation = _Revocation(crls, pruned, rotations)
     changes = [entry_change(inputs, decided, e, revocation) for e in spec.entries]
-    output = housekeeping.output_folder(inputs)
+    output = housekeeping.output_folder(inputs, changes)
     orphans = [housekeeping.orphan(inputs, name, files, issuers.get(name)) for name, files in state.orphans.items()]
     rotating = tuple(Rotation(r.ca, r.phase.value, r.move_at, r.finish_at, r.previous_until)
                      for r in rollovers.values() if r.phase is not Phase.NONE)

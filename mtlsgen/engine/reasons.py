@@ -84,6 +84,8 @@ class Kind(str, Enum):
     MODE = "mode"                                # old → new, as octal text
     GITIGNORE = "gitignore"                      # detail: missing | wrong
     TEMP = "temp"                                # a temporary file an interrupted apply left: removed
+    STORE_CACHE = "store_cache"                  # the store cache is written (detail: stores | missing |
+                                                 # unreadable | stale); it never changes a decision
     # Said by status only: the certificate expires within `--fail-within` (days)
     EXPIRES_WITHIN = "expires_within"
 

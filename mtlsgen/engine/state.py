@@ -3,7 +3,9 @@
 An unreadable or damaged file of the output is a state (`Loaded.problem`), not an error; the planner
 decides what it means. Files of the output are read only when they are regular files, never through
 a symbolic link, and up to a size cap; links and special files where mtlsgen keeps its own files are
-reported (`State.unsafe`), as are the temporary files an interrupted run left (`temps`). Errors raised
+reported (`State.unsafe`), as are the temporary files an interrupted run left (`temps`). A store is
+looked up in the store cache (store_cache.py) before it is decrypted; `State.store_cache` says what
+the cache should now hold, which the planner compares, never trusts. Errors raised
 here are about reading itself: a password source that gives no password (SecretError), an output
 folder that is a file or cannot be listed (OutputError).
 """
@@ -31,6 +33,7 @@ from .layout import (
     CA_KEY_NEXT,
     GITIGNORE,
     MANAGED_FILES,
+    STORE_CACHE,
     Generation,
     Layout,
     file_mode,
@@ -39,6 +42,7 @@ from .layout import (
     store_file_name,
 )
 from .secrets import resolve_password
+from .store_cache import CacheState, StoreCache
 
 FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
 # Windows has no POSIX permission bits (os.chmod only toggles read-only): there modes are neither read
@@ -143,6 +147,7 @@ class State:
     gitignore_mode: int | None = None
     unsafe: tuple[tuple[str, str], ...] = ()  # (path in the output, what it is) where mtlsgen keeps its own
     orphan_certs: Mapping[str, x509.Certificate] = field(default_factory=dict)  # an orphan's tls.crt, if readable
+    store_cache: CacheState = field(default_factory=CacheState)
 
     def __getitem__(self, name: str) -> EntryState:
         return self.entries[name]
@@ -182,7 +187,7 @@ def _load(path: Path, parse: Callable[[bytes], T], *, own: bool = True) -> Loade
         return Loaded(problem=f"unreadable: {exc}")
 
 
-def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
+def _read_stores(entry: Entry, layout: Layout, cache: StoreCache) -> tuple[StoreState, ...]:
     out = []
     for store in (entry.keystore, entry.truststore):
         if store is None:
@@ -195,7 +200,8 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
                 content: Loaded[StoreContent] = Loaded(problem="missing") if not os.path.lexists(path) else \
                     Loaded(problem="unreadable: its generated password file is missing")
             else:
-                content = _load(path, lambda data, r=reader, p=password: r(data, p))  # type: ignore[misc]
+                content = _load(path, _cached(cache, f"{entry.name}/{path.name}", reader, password,
+                                              store.password.source == "generate"))
             generated = False
             if content.value is None and not content.missing and store.password.source != "generate":
                 old = _load(layout.password_file(entry.name, store.kind), lambda data: data.decode().strip())
@@ -206,17 +212,31 @@ def _read_stores(entry: Entry, layout: Layout) -> tuple[StoreState, ...]:
     return tuple(out)
 
 
-def read_entry(entry: Entry, layout: Layout) -> EntryState:
+def _cached(cache: StoreCache, where: str, reader: Callable[[bytes, str], StoreContent], password: str,
+            generated: bool) -> Callable[[bytes], StoreContent]:
+    """`reader` behind the store cache: what a record vouches for these bytes and this password holds,
+    else the store decrypted (and remembered). A store that does not open is not remembered."""
+    def read(data: bytes) -> StoreContent:
+        hit = cache.lookup(where, data, password, generated)
+        if hit is not None:
+            return hit
+        content = reader(data, password)
+        cache.remember(where, data, password, generated, content)
+        return content
+    return read
+
+
+def read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
     if entry.imported is None and os.path.islink(layout.folder(entry.name)):
         return EntryState(entry.name, False)  # never read through it; State.unsafe names it
-    state = _read_entry(entry, layout)
+    state = _read_entry(entry, layout, cache)
     if entry.imported is None and state.folder_exists:
         listing = _listing(layout.folder(entry.name))
         return replace(state, modes=listing.modes, temps=listing.temps)
     return state
 
 
-def _read_entry(entry: Entry, layout: Layout) -> EntryState:
+def _read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
@@ -246,7 +266,7 @@ def _read_entry(entry: Entry, layout: Layout) -> EntryState:
                           retired=_read_generation(folder, "retired", key_password))
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
-                      stores=_read_stores(entry, layout), key_password=opened_with,
+                      stores=_read_stores(entry, layout, cache), key_password=opened_with,
                       wanted_key_password=key_password,
                       crl_bundle=_load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
 
@@ -346,16 +366,19 @@ def read_state(spec: Spec) -> State:
     if not is_dir and os.path.lexists(root):
         raise OutputError(f"the output folder {root} is a file; set `output:` to a folder")
     shared_unsafe = _shared_folder(spec, spec.shared, root) if spec.shared is not None else []
-    entries = {e.name: read_entry(e, layout) for e in spec.entries}
+    cache = StoreCache(layout.store_cache)
+    entries = {e.name: read_entry(e, layout, cache) for e in spec.entries}
     if not is_dir:
-        return State(layout, entries, {}, False, unsafe=tuple(shared_unsafe))
+        return State(layout, entries, {}, False, unsafe=tuple(shared_unsafe), store_cache=cache.state())
     top = _listing(root)
     orphans: dict[str, tuple[str, ...]] = {}
     orphan_certs: dict[str, x509.Certificate] = {}
     foreign: list[str] = []
     unsafe = [(name, what) for name, what in top.unsafe if name == GITIGNORE]
+    if top.kinds.get(STORE_CACHE) == "folder":  # a link or special file there is replaced; a folder cannot be
+        unsafe.append((STORE_CACHE, "a folder"))
     for name, kind in sorted(top.kinds.items()):
-        if name == GITIGNORE or is_temp(name):
+        if name in (GITIGNORE, STORE_CACHE) or is_temp(name):
             continue
         if name == ROOT and spec.shared is not None:
             continue  # the root lives in the shared folder; a CA left here was refused above
@@ -382,7 +405,7 @@ def read_state(spec: Spec) -> State:
     gitignore = _load(layout.gitignore, lambda data: data).value
     # An output folder with nothing in it is a new one: the first apply makes it whole.
     return State(layout, entries, orphans, bool(top.kinds), gitignore, top.modes.get(""), tuple(foreign),
-                 top.temps, top.modes.get(GITIGNORE), tuple(unsafe), orphan_certs)
+                 top.temps, top.modes.get(GITIGNORE), tuple(unsafe), orphan_certs, cache.state())
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ clients:
   dave: {}
 """
 
-FRESH_PLAN = (  # every file apply writes, the folder's .gitignore and the generated passwords included
-    "  + certs/      create    .gitignore\n"
+FRESH_PLAN = (  # every file apply writes, the folder's .gitignore, store cache and generated passwords included
+    "  + certs/      create    .gitignore .mtlsgen-stores.json\n"
     "  + ca          create    ca.key ca.crt\n"
     "  + api-server  create    tls.crt tls.key ca.crt keystore.p12 truststore.p12 keystore.password "
     "truststore.password\n"
@@ -74,8 +74,8 @@ def test_plan_text_of_a_fresh_spec(tmp_path: Path) -> None:
     assert dry.stdout == FRESH_PLAN and dry.returncode == 0
 
     applied = _apply(tmp_path)
-    # .gitignore + CA 2 + api-server 5 and its 2 generated passwords + 3 × 3 for the clients.
-    assert applied.stdout == FRESH_PLAN + "Applied 6 changes: 19 files written.\n"
+    # .gitignore and the store cache + CA 2 + api-server 5 and its 2 generated passwords + 3 × 3 for the clients.
+    assert applied.stdout == FRESH_PLAN + "Applied 6 changes: 20 files written.\n"
     assert run_cli("plan", cwd=tmp_path).stdout == "No changes: 5 up to date.\n"
 
 
@@ -100,13 +100,14 @@ def test_plan_text_after_changes(tmp_path: Path) -> None:
     result = run_cli("plan", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
+        "  ~ certs/      repack    .mtlsgen-stores.json: store cache updated for the stores written\n"
         "  ± api-server  replace   key: ecdsa-p256 → ecdsa-p384\n"
         "  ~ alice       reissue   SANs: +DNS:alice2.example.com; new key (key_rotation: always)\n"
         "  + carol       create    tls.crt tls.key ca.crt\n"
         "  ~ dave        repack    ca.crt missing\n"
         "  ? bob         orphan    not in the spec; apply --prune revokes its certificate in ca/ca.crl and "
         "deletes certs/bob/\n"
-        "Plan: 1 to create, 1 to reissue, 1 to replace, 1 to repack. 1 unchanged. 1 orphaned.\n")
+        "Plan: 1 to create, 1 to reissue, 1 to replace, 2 to repack. 1 unchanged. 1 orphaned.\n")
 
 
 def test_piped_output_has_no_colour_even_without_no_color(tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
     assert [c["name"] for c in doc["changes"]] == ["certs/", "ca", "api-server", "alice", "bob", "dave"]
     assert {n: c["action"] for n, c in changes.items()} == dict.fromkeys(changes, "create")
     assert {c["symbol"] for c in doc["changes"]} == {"+"}
-    assert changes["certs/"]["files"] == [".gitignore"]
+    assert changes["certs/"]["files"] == [".gitignore", ".mtlsgen-stores.json"]
     assert changes["ca"]["files"] == ["ca.key", "ca.crt"]
     assert changes["api-server"]["files"] == [
         "tls.crt", "tls.key", "ca.crt", "keystore.p12", "truststore.p12", "keystore.password", "truststore.password"]
@@ -162,7 +163,7 @@ def test_plan_and_apply_json(tmp_path: Path) -> None:
     planned = {f"{c['name'].rstrip('/')}/{f}" if c["name"] != "certs/" else f
                for c in doc["plan"]["changes"] for f in c["files"]}
     assert written == planned
-    assert written == {".gitignore", "ca/ca.crt", "ca/ca.key",
+    assert written == {".gitignore", ".mtlsgen-stores.json", "ca/ca.crt", "ca/ca.key",
                        "api-server/tls.crt", "api-server/tls.key", "api-server/ca.crt",
                        "api-server/keystore.p12", "api-server/truststore.p12",
                        "api-server/keystore.password", "api-server/truststore.password",
