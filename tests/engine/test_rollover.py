@@ -124,7 +124,8 @@ def test_rotate_makes_every_leaf_trust_both_cas_and_leaves_stay(tmp_path: Path) 
     assert set(_truststore(out / "api")) == {x509.load_pem_x509_certificate(old_ca), incoming}
     # Only the incoming CA and the bundles are written: no leaf's certificate or key, no current CA file.
     assert differing_bytes(before, snapshot(out)) == {
-        "ca/next.crt", "ca/next.key", "api/ca.crt", "api/truststore.p12", "alice/ca.crt", "bob/ca.crt"}
+        "ca/next.crt", "ca/next.key", "api/ca.crt", "api/truststore.p12", "alice/ca.crt", "bob/ca.crt",
+        ".mtlsgen-stores.json"}  # the store cache learns the truststore apply wrote
     _settled(spec, when.rotate, out)
 
 
@@ -170,7 +171,7 @@ def test_finish_leaves_only_the_new_ca_in_every_bundle(rotating: tuple[Spec, Pat
     assert mtlsgen.plan(spec, now=when.finish - DAY).pending == ()  # overlap not over yet
 
     the_plan, _ = mtlsgen.apply(spec, now=when.finish)
-    assert {c.name for c in the_plan.pending} == {"ca", *LEAVES}
+    assert {c.name for c in the_plan.pending} == {"ca", *LEAVES, "certs/"}  # certs/: the store cache
     assert Kind.ROLLOVER_FINISH in kinds(the_plan, "ca")
     assert all(the_plan[leaf].action.value == "repack" for leaf in LEAVES)
     current = certs_in(out / "ca" / "ca.crt")
