@@ -76,9 +76,10 @@ def failed(spec: Path) -> list[tuple[str, str]]:
 
 
 def assert_fails_naming(spec: Path, culprit: str) -> str:
-    """`mtlsgen verify` exits 1 with one line on stderr that names `culprit`; returns that line."""
+    """`mtlsgen verify` exits 2 (needs attention, docs/cli.md) with one line on stderr that names
+    `culprit`; returns that line."""
     code, stdout, stderr = verify_cli(spec)
-    assert code == 1, stdout + stderr
+    assert code == 2, stdout + stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert culprit in lines[0], lines[0]
@@ -263,7 +264,7 @@ def test_key_that_is_not_the_certificates_fails_without_a_traceback(pki: Path) -
 def test_missing_root_certificate_fails_without_a_traceback(pki: Path) -> None:
     (pki.parent / "certs" / "ca" / "ca.crt").unlink()
     code, stdout, stderr = verify_cli(pki)
-    assert code == 1, stdout
+    assert code == 2, stdout  # the checks ran: the root's is the one that fails
     assert len(stderr.strip().splitlines()) == 1
     assert "ca" in stderr
 
@@ -294,7 +295,7 @@ def test_wildcard_only_server_intermediate_and_encrypted_key_pass(
 
     # With the wrong key password the sealed server cannot be used, and verify says so.
     wrong = run_cli("verify", spec, env={**ENV, "MTLSGEN_VERIFY_KP": "not-it"})
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2  # the checks ran; the sealed server's fail
     assert "Traceback" not in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1 and "sealed" in wrong.stderr
 
@@ -343,7 +344,8 @@ def test_verify_explains_an_ed25519_ca(write_spec: Callable[..., Path]) -> None:
     spec = write_spec(SMALL_SPEC.replace("key: ecdsa-p256, validity: 5y", "key: ed25519, validity: 5y"))
     assert run_cli("apply", spec).returncode == 0
     result = run_cli("verify", spec, env={"COLUMNS": "240"})
-    line = one_error_line(result)
+    assert result.returncode == 2, result.stdout + result.stderr  # checks ran; some need attention
+    [line] = result.stderr.strip().splitlines()
     assert line.endswith("cryptography's X.509 verifier does not accept Ed25519 CA keys (use ecdsa-p256 "
                          "or rsa for CAs); TLS peers may still accept it")
     for junk in ("AlgorithmIdentifier", "PhantomData", "{"):
