@@ -9,12 +9,9 @@ real clock and real peers (Python ssl, the JDK, curl) can be handed any phase's 
 
 from __future__ import annotations
 
-import selectors
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -176,39 +173,6 @@ def python_mtls(server: Path, client: Path, *, check_crls: bool = False) -> Hand
 
 
 # -- the JDK server, and curl ----------------------------------------------------------------------
-
-JAVA_SOURCE = Path(__file__).resolve().parents[1] / "interop" / "java" / "MtlsServer.java"
-FAST_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")  # start-up flags only
-
-
-def compile_server(out: Path) -> Path:
-    result = subprocess.run(["javac", "-d", str(out), str(JAVA_SOURCE)], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    return out
-
-
-@contextmanager
-def java_server(classes: Path, entry: Path, ext: str, log: Path) -> Iterator[int]:
-    """MtlsServer (client auth: need) on the entry's keystore.<ext> and truststore.<ext>; yields its port."""
-    store_type = {"jks": "JKS", "p12": "PKCS12"}[ext]
-    args = [str(entry / f"keystore.{ext}"), store_type, f"@{entry / 'keystore.password'}",
-            str(entry / f"truststore.{ext}"), store_type, f"@{entry / 'truststore.password'}"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(["java", *FAST_JVM, "-cp", str(classes), "MtlsServer", *args],
-                                   stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout=30)
-        line = process.stdout.readline() if ready else ""
-        assert line.strip().isdigit(), f"no port from MtlsServer: {line!r} {log.read_text()}"
-        yield int(line)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-
 
 def curl_outcome(port: int, client: Path) -> str:
     """curl with the client's PEM files (ca.crt, tls.crt, tls.key) against https://localhost:PORT/."""

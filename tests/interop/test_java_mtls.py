@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from tests.helpers.common import REPO, run_cli
+from tests.helpers.java import FAST_JVM, compile_server, java_server
 
 HOST = "api-server.example.com"
-JAVA_SOURCE = Path(__file__).parent / "java" / "MtlsServer.java"
-FAST_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")  # start-up flags only
 
 pytestmark = [pytest.mark.interop,
               pytest.mark.skipif(not all(shutil.which(t) for t in ("java", "javac", "keytool", "curl")),
@@ -36,11 +33,7 @@ pytestmark = [pytest.mark.interop,
 
 @pytest.fixture(scope="module")
 def server_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("classes")
-    result = subprocess.run(["javac", "-d", str(out), str(JAVA_SOURCE)], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    return out
+    return compile_server(tmp_path_factory.mktemp("classes"))
 
 
 @pytest.fixture(scope="module")
@@ -80,33 +73,15 @@ def other(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "certs"
 
 
-@contextmanager
-def java_server(classes: Path, entry: Path, fmt: str) -> Iterator[int]:
-    """MtlsServer on the entry's keystore.<fmt> and truststore.<fmt>; yields its port, kills it after."""
-    store_type = {"jks": "JKS", "p12": "PKCS12"}[fmt]
-    args = [str(entry / f"keystore.{fmt}"), store_type, f"@{entry / 'keystore.password'}",
-            str(entry / f"truststore.{fmt}"), store_type, f"@{entry / 'truststore.password'}"]
-    log = entry.parent.parent / f"server-{entry.name}-{fmt}.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(["java", *FAST_JVM, "-cp", str(classes), "MtlsServer", *args],
-                                   stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout=30)
-        line = process.stdout.readline() if ready else ""
-        assert line.strip().isdigit(), f"no port from MtlsServer: {line!r} {log.read_text()}"
-        yield int(line)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+def _log(certs: Path, ext: str) -> Path:
+    """Beside the output folder, never in it."""
+    return certs.parent / f"server-api-server-{ext}.log"
 
 
 @pytest.fixture(scope="module", params=["jks", "p12"])
 def server(request: pytest.FixtureRequest, server_classes: Path, example: Path) -> Iterator[int]:
     """The example's api-server, as Spring Boot would run it, from its JKS or its PKCS#12 stores."""
-    with java_server(server_classes, example / "api-server", request.param) as port:
+    with java_server(server_classes, example / "api-server", request.param, _log(example, request.param)) as port:
         yield port
 
 
@@ -183,7 +158,7 @@ def test_encrypted_client_key_works_with_curl_pass(server_classes: Path, other: 
     locked = other / "locked"
     assert "ENCRYPTED PRIVATE KEY" in (locked / "tls.key").read_text()
     pem = ("--cacert", locked / "ca.crt", "--cert", locked / "tls.crt", "--key", locked / "tls.key")
-    with java_server(server_classes, other / "api-server", "p12") as port:
+    with java_server(server_classes, other / "api-server", "p12", _log(other, "p12")) as port:
         response = curl(port, *pem, "--pass", KEY_PASSWORD)
         assert response.ok, response
         assert response.body.strip() == "hello locked"

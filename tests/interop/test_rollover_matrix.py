@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from tests.helpers.engine import certs_in, utcnow
+from tests.helpers.java import compile_server, java_server
 from tests.helpers.rollover import (
     CLIENT_REFUSES,
     INTERMEDIATE_SPEC,
@@ -27,10 +28,8 @@ from tests.helpers.rollover import (
     SERVER_REFUSES,
     Phases,
     build_phases,
-    compile_server,
     crls_in,
     curl_outcome,
-    java_server,
     outcome,
     python_mtls,
 )
