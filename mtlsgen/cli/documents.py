@@ -87,7 +87,7 @@ def rotation_json(r: Rotation) -> dict[str, Any]:
     return {"ca": r.ca, "phase": r.phase, "next_step": step, "next_step_at": when.isoformat() if when else None,
             "move_at": r.move_at.isoformat() if r.move_at else None,
             "finish_at": r.finish_at.isoformat() if r.finish_at else None,
-            "previous_until": r.previous_until.isoformat() if r.previous_until else None}
+            "retired_until": r.retired_until.isoformat() if r.retired_until else None}
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:

@@ -61,8 +61,10 @@ def shown_name(plan: Plan, change: Change) -> str:
 
 def where(plan: Plan, change: Change) -> Where:
     """How the change's reasons name their files and folders."""
+    shared = plan.spec.shared
     return Where(change.name if change.scope == "entry" else "", plan.spec.output_label,
-                 prefix_ca_files=change.action is Action.BLOCKED)
+                 prefix_ca_files=change.action is Action.BLOCKED,
+                 folder=shared.label if shared is not None and change.scope == "entry" and change.name == ROOT else "")
 
 
 def reason_texts(plan: Plan, change: Change) -> list[str]:

@@ -16,6 +16,7 @@ class Where:
     entry: str = ""
     output: str = ""          # the output folder as the spec names it, e.g. "certs"
     prefix_ca_files: bool = False  # name a CA's files with their folder ("ca/ca.key"), as blocked lines do
+    folder: str = ""          # the entry's folder when it is not named after it: a shared CA's "pki-ca"
 
 
 def _file(r: Reason, w: Where) -> str:
@@ -91,8 +92,8 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.ROLLOVER_START: lambda r, w: (f"--rotate: a new key and certificate in next.key and next.crt, trusted "
                                        f"everywhere beside the current one; leaves move on {r.when:%Y-%m-%d %H:%M} "
                                        f"UTC ({r.detail})"),
-    Kind.ROLLOVER_RESTART: lambda r, w: (f"{' '.join(r.names)}: the incoming CA is unusable; a new one, trusted "
-                                         "first again"),
+    Kind.ROLLOVER_RESTART: lambda r, w: (f"the incoming CA is unusable ({r.detail}); a new one in next.key and "
+                                         "next.crt, trusted first again"),
     Kind.ROLLOVER_MOVE: lambda r, w: (f"rotation: next.* become {CA_CRT} and {CA_KEY}, the old CA moves to "
                                       f"previous.*; everything {w.entry} issued is reissued; both stay trusted "
                                       f"until {r.when:%Y-%m-%d %H:%M} UTC"),
@@ -112,7 +113,8 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.ORPHAN: lambda r, w: (f"not in the spec; apply --prune {_revokes(r)}deletes {w.output}/{r.file}"
                                f"{_kept(r)}"),
     Kind.PRUNE: lambda r, w: f"not in the spec; {_revokes(r)}deletes {w.output}/{r.file}{_kept(r)}",
-    Kind.MODE: lambda r, w: (f"{r.file or w.entry + '/'}: " if r.file or w.entry else "") + f"mode {r.old} → {r.new}",
+    Kind.MODE: lambda r, w: ((f"{r.file or (w.folder or w.entry) + '/'}: " if r.file or w.entry else "")
+                             + f"mode {r.old} → {r.new}"),
     Kind.GITIGNORE: lambda r, w: (f"{r.file} {'missing' if r.detail == 'missing' else 'does not say *'}: "
                                   "keys could be committed"),
     Kind.TEMP: lambda r, w: f"{r.file}: left by an interrupted apply; removed",

@@ -122,8 +122,7 @@ class _Executor:
                     self.certs[ref] = g.cert
                 if g.kept_crl is not None:
                     self.crls[ref] = g.kept_crl
-        starts = [generation_ref(c.name, "next") for c in pending
-                  if any(g.which == "next" and g.key is None for g in c.materials.generations)]
+        starts = [generation_ref(c.name, "next") for c in pending if any(g.start for g in c.materials.generations)]
         self.generate_keys([(c.name, self.spec[c.name].key) for c in pending if c.new_key and c.materials.key is None]
                            + [(ref, self.spec[ref.partition("/")[0]].key) for ref in starts])
         self.issue([c for c in self.plan.changes if c.new_cert or c.name in {r.partition("/")[0] for r in starts}])

@@ -64,14 +64,15 @@ class CrlContent:
 
 @dataclass(frozen=True)
 class GenerationMaterials:
-    """A CA's incoming (`next`) or outgoing (`previous`) generation as apply writes it: its key and
-    certificate (None: apply makes them, a rotation starts), its CRL to issue or the one kept."""
+    """A rotating CA's incoming (`next`), outgoing (`previous`) or retired generation as apply writes
+    it: its key and certificate (made by apply when `start`), its CRL to issue or the one kept."""
 
     which: Generation
     key: PrivateKey | None = field(default=None, repr=False)
     cert: x509.Certificate | None = field(default=None, repr=False)
     crl: CrlContent | None = None
     kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)
+    start: bool = False  # a rotation starts: apply makes the key and issues the certificate
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,15 @@ class Rotation:
     phase: str
     move_at: datetime | None
     finish_at: datetime | None
-    previous_until: datetime | None  # previous.* (kept for the old CA's CRL) are removed then
+    retired_until: datetime | None  # retired.* (kept for the old CA's CRL) are removed then
 
     def next_step(self) -> tuple[str, datetime | None]:
-        """What the next apply after its date does: move, finish, or remove previous.*."""
+        """What the next apply after its date does: move, finish, or remove retired.*."""
         if self.phase == "trust_first":
             return "move", self.move_at
         if self.phase == "overlap":
             return "finish", self.finish_at
-        return "remove previous", self.previous_until
+        return "remove retired", self.retired_until
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .changes import CertRef
 from .decisions import Decided, FileDecision, Inputs, kept_cert
 from .layout import CA_CRT, TLS_CRT, TLS_KEY, leaf_files
 from .reasons import Kind, Reason, file_problem
-from .rollover import Phase, trusted_generation
+from .rollover import Trusted, trusted_generation
 from .state import EntryState, StoreState, anchor_of, issuer_chain
 
 
@@ -38,14 +38,14 @@ def trusted_refs(inputs: Inputs, entry: Entry) -> tuple[tuple[str, CertRef], ...
         out.append((root, CertRef(cert=above[-1]) if above else CertRef(entry=root)))
         other = trusted_generation(inputs.rollovers, inputs.state, root)
         if other is not None:
-            out.append(other[:2])
+            out.append((other.alias, other.ref))
     return tuple(out)
 
 
 def also_trusted(inputs: Inputs, entry: Entry) -> tuple[CertRef, ...]:
     """What a leaf's ca.crt holds after its root's anchor while the root rotates."""
     other = trusted_generation(inputs.rollovers, inputs.state, inputs.spec.root_of(entry.name).name)
-    return (other[1],) if other is not None else ()
+    return (other.ref,) if other is not None else ()
 
 
 def key_protection(entry: Entry, s: EntryState) -> Reason | None:
@@ -112,7 +112,7 @@ def _bundle_reason(inputs: Inputs, decided: Decided, entry: Entry) -> Reason | N
     if anchor is None:
         return Reason(Kind.ROOT_RENEWED, CA_CRT, names=(root,))
     other = trusted_generation(inputs.rollovers, inputs.state, root)
-    wanted = [anchor, *([other[2]] if other is not None else [])]
+    wanted = [anchor, *([other.cert] if other is not None else [])]
     if None not in wanted and [fingerprint(c) for c in s.bundle.value or ()] == [fingerprint(c) for c in wanted
                                                                                  if c is not None]:
         return None
@@ -121,12 +121,11 @@ def _bundle_reason(inputs: Inputs, decided: Decided, entry: Entry) -> Reason | N
     return _rotation_trust(inputs, root, CA_CRT, other) or Reason(Kind.ROOT_STALE, CA_CRT)
 
 
-def _rotation_trust(inputs: Inputs, root: str, file: str,
-                    other: tuple[str, CertRef, x509.Certificate | None] | None) -> Reason | None:
+def _rotation_trust(inputs: Inputs, root: str, file: str, other: Trusted | None) -> Reason | None:
     """Why a bundle changes because its root rotates: it trusts the other generation now, or no more."""
     if other is not None:
-        return Reason(Kind.ROLLOVER_TRUST, file, names=(other[0],))
-    if inputs.rollover(root).phase is Phase.FINISHED:
+        return Reason(Kind.ROLLOVER_TRUST, file, names=(other.alias,))
+    if inputs.rollover(root).finish:
         return Reason(Kind.ROLLOVER_TRUST, file, detail=f"{root}-previous")
     return None
 
@@ -177,8 +176,8 @@ def _truststore_differs(inputs: Inputs, decided: Decided, entry: Entry, store: S
     trusted = {(r, fingerprint(c)) for r in roots
                if (c := anchor_of(inputs.state, r, lambda n: kept_cert(inputs, decided, n)))}
     others = {r: trusted_generation(inputs.rollovers, inputs.state, r) for r in roots}
-    trusted |= {(o[0], fingerprint(o[2])) for o in others.values() if o is not None and o[2] is not None}
-    if content.trusted == trusted and all(o is None or o[2] is not None for o in others.values()):
+    trusted |= {(o.alias, fingerprint(o.cert)) for o in others.values() if o is not None and o.cert is not None}
+    if content.trusted == trusted and all(o is None or o.cert is not None for o in others.values()):
         return None
     rotating = [why for r, o in others.items() if (why := _rotation_trust(inputs, r, store.file_name, o))]
     return rotating[0] if rotating else Reason(Kind.STORE_TRUST_DIFFERS, store.file_name)

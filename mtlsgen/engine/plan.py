@@ -62,7 +62,7 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
     unknown = sorted(replace_set - set(spec.by_name))
     if unknown:
         raise PlanError(f"--replace {unknown[0]}: no such entry in {spec.path.name}")
-    check_rotate(spec.by_name, rotate_set, spec.path.name)
+    check_rotate(spec.by_name, rotate_set, replace_set, spec.path.name)
     housekeeping.refuse_unsafe(Inputs(spec, state, now))
     rollovers = assess(spec.entries, state, now, rotate_set, replace_set)
     inputs = Inputs(spec, moved_state(state, rollovers), now, replace_set, prune, rollovers)
@@ -77,10 +77,10 @@ def make_plan(spec: Spec, state: State, *, now: datetime, replace_names: Iterabl
     changes = [entry_change(inputs, decided, e, revocation) for e in spec.entries]
     output = housekeeping.output_folder(inputs, changes)
     orphans = [housekeeping.orphan(inputs, name, files, issuers.get(name)) for name, files in state.orphans.items()]
-    rotating = tuple(Rotation(r.ca, r.phase.value, r.move_at, r.finish_at, r.previous_until)
-                     for r in rollovers.values() if r.phase is not Phase.NONE)
-    return Plan(spec, now, (*([output] if output else []), *changes, *orphans), housekeeping.warnings(inputs),
-                rotating)
+    rotating = tuple(Rotation(r.ca, r.phase.value, r.move_at, r.finish_at, r.retired_until) for r in rollovers.values()
+                     if r.phase is not Phase.NONE and decided[r.ca].action is not Action.BLOCKED)
+    warnings = (*housekeeping.warnings(inputs), *(r.warning for r in rollovers.values() if r.warning))
+    return Plan(spec, now, (*([output] if output else []), *changes, *orphans), warnings, rotating)
 
 
 def entry_change(inputs: Inputs, decided: Decided, entry: Entry, revocation: _Revocation) -> Change:

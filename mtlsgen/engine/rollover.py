@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import NamedTuple, cast
 
 from cryptography import x509
 
@@ -30,14 +30,14 @@ from ..spec.entries import Entry
 from .changes import CertRef
 from .layout import GENERATIONS, Generation, generation_files
 from .reasons import Kind, Reason
-from .state import NO_GENERATION, GenerationState, State
+from .state import NO_GENERATION, EntryState, GenerationState, State
 
 
 class Phase(str, Enum):
     NONE = "none"
     TRUST_FIRST = "trust_first"  # next.* exist: peers learn to trust the incoming CA
     OVERLAP = "overlap"          # previous.* exist: leaves are under the new CA, bundles still trust the old one
-    FINISHED = "finished"        # retired.* exist: bundles trust only the new CA; the old one signs its CRL
+    FINISHED = "finished"        # only retired.* exist: bundles trust only the new CA; the old one signs its CRL
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,16 @@ class Rollover:
     finish: bool = False  # this plan renames previous.* to retired.*: bundles stop trusting the old CA
     move_at: datetime | None = None
     finish_at: datetime | None = None
-    previous_until: datetime | None = None  # the old CA's files are removed then (its certificate's expiry)
+    retired_until: datetime | None = None  # retired.* are kept (out of every bundle) until then, if any
     reasons: tuple[Reason, ...] = ()
     remove: tuple[str, ...] = ()  # generation files to delete (leftovers of a move, a finish, an expiry)
-    outgoing: GenerationState = NO_GENERATION  # at a move: the CA as it was, written to previous.*
+    warning: str = ""  # said beside the plan (a --rotate that changes nothing)
 
     def keeps(self, which: Generation) -> bool:
         """Whether the generation's files exist after this plan (so its CRL is kept fresh)."""
-        wanted = {"next": Phase.TRUST_FIRST, "previous": Phase.OVERLAP, "retired": Phase.FINISHED}[which]
-        if which == "retired":  # a finish in the same plan as a new start keeps it too
-            return (self.phase is wanted or self.finish) and self.previous_until is not None
-        return self.phase is wanted
+        if which == "retired":
+            return self.retired_until is not None
+        return self.phase is (Phase.TRUST_FIRST if which == "next" else Phase.OVERLAP)
 
     def trusted(self) -> Generation | None:
         """The generation every bundle trusts besides the current CA, after this plan."""
@@ -82,7 +81,8 @@ def assess(spec_entries: tuple[Entry, ...], state: State, now: datetime, rotate:
     return out
 
 
-def check_rotate(entries: Mapping[str, Entry], rotate: frozenset[str], path_name: str) -> None:
+def check_rotate(entries: Mapping[str, Entry], rotate: frozenset[str], replace_names: frozenset[str],
+                 path_name: str) -> None:
     for name in sorted(rotate):
         if name not in entries:
             raise PlanError(f"--rotate {name}: no such entry in {path_name}")
@@ -92,6 +92,9 @@ def check_rotate(entries: Mapping[str, Entry], rotate: frozenset[str], path_name
         if entry.imported is not None:
             raise PlanError(f"--rotate {name}: the CA is imported; mtlsgen never writes its files (rotate it "
                             "where it lives, then point `import` at the new one)")
+        if name in replace_names:
+            raise PlanError(f"--rotate {name} and --replace {name}: choose one — --rotate re-keys without an "
+                            "outage over days, --replace re-keys now and every peer must reload at once")
 
 
 def _present(g: GenerationState, which: Generation) -> tuple[str, ...]:
@@ -109,83 +112,101 @@ def _one(entry: Entry, children: tuple[str, ...], state: State, now: datetime, r
         if rotate:
             raise PlanError(f"--rotate {entry.name}: the CA has no usable certificate and key yet; apply first")
         return Rollover(entry.name)
-    leftovers: tuple[str, ...] = ()
-    if s.incoming.present:
-        incoming = s.incoming
-        if incoming.cert is None or public_der(incoming.cert.public_key()) != public_der(s.cert.public_key()):
-            return _trust_first(entry, state, now)
-        leftovers = _present(incoming, "next")  # a move was interrupted after ca.crt took the incoming CA
-    if s.outgoing.present:
-        return _after_move(entry, children, state, now, rotate, leftovers)
-    if rotate:
-        return _start(entry, now, _start_reason(entry, now), leftovers)
-    return _finished(entry, s.retired, now, leftovers)
+    incoming, outgoing = s.incoming, s.outgoing
+    moved = incoming.cert is not None and public_der(incoming.cert.public_key()) == public_der(s.cert.public_key())
+    if incoming.present and not moved:
+        r = _trust_first(entry, state, now)
+        if rotate and not r.start:
+            r = replace(r, warning=f"--rotate {entry.name}: already rotating; its leaves move on "
+                                   f"{r.move_at:%Y-%m-%d %H:%M} UTC")
+    elif outgoing.cert is not None:
+        r = _after_move(entry, children, state, now, rotate)
+    elif rotate:
+        r = _start(entry, now, _start_reason(entry, now))
+    else:
+        r = Rollover(entry.name)
+    # Files a kill left behind: next.* once ca.* took the incoming CA; previous.* without a certificate
+    # (a finish interrupted between its deletions, or a lost file: the overlap cannot go on without it).
+    leftovers = (*(_present(incoming, "next") if moved else ()),
+                 *(_present(outgoing, "previous") if outgoing.cert is None else ()))
+    r = replace(r, reasons=(*_said(Kind.ROLLOVER_LEFTOVER, leftovers), *r.reasons), remove=(*leftovers, *r.remove))
+    return _with_retired(r, s, now)
+
+
+def _with_retired(r: Rollover, s: EntryState, now: datetime) -> Rollover:
+    """retired.* (an older rotation's CA, or this one's once it finishes) are kept, out of every bundle, to
+    sign that CA's CRL until its certificate expires; then removed."""
+    if r.finish:  # previous.* become retired.*, replacing an older rotation's (not this one's, half-renamed)
+        assert s.outgoing.cert is not None
+        older = s.retired.cert is not None and s.retired.cert != s.outgoing.cert
+        return replace(r, phase=Phase.FINISHED if r.phase is Phase.NONE else r.phase,
+                       retired_until=s.outgoing.cert.not_valid_after_utc,
+                       remove=(*r.remove, *(_present(s.retired, "retired") if older else ())))
+    retired = s.retired
+    if not retired.present or any(f in r.remove for f in _present(retired, "retired")):
+        return r
+    until = retired.cert.not_valid_after_utc if retired.cert else None
+    if until is None or until <= now:  # expired (or its certificate lost): nothing it signed is valid any more
+        gone = _present(retired, "retired")
+        return replace(r, reasons=(*r.reasons, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*r.remove, *gone))
+    return replace(r, phase=Phase.FINISHED if r.phase is Phase.NONE else r.phase, retired_until=until)
 
 
 def _trust_first(entry: Entry, state: State, now: datetime) -> Rollover:
     """next.* present: trust first until `trust_first` has passed since next.crt's notBefore, then move."""
     s, timeline = state[entry.name], entry.rollover
     incoming = s.incoming
-    if not _usable(entry, state, incoming):  # a file lost or damaged: trust first again, with a new CA
+    if not _usable(incoming):  # a file lost or damaged: trust first again, with a new CA
         lost = _present(incoming, "next")
-        return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=lost), lost)
+        return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=lost, detail=_what_is_wrong(incoming)), lost)
     assert incoming.cert is not None and s.cert is not None
     move_at = incoming.cert.not_valid_before_utc + CLOCK_SKEW + timeline.trust_first
     if now < move_at:
         return Rollover(entry.name, Phase.TRUST_FIRST, move_at=move_at, finish_at=move_at + timeline.overlap)
     finish_at = now + timeline.overlap  # the overlap counts from the move, however late it comes
     return Rollover(entry.name, Phase.OVERLAP, move=True, move_at=now, finish_at=finish_at,
-                    previous_until=s.cert.not_valid_after_utc, reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),),
-                    remove=_present(incoming, "next"), outgoing=GenerationState(s.certs, s.key, s.crl))
+                    reasons=(Reason(Kind.ROLLOVER_MOVE, when=finish_at),), remove=_present(incoming, "next"))
 
 
-def _after_move(entry: Entry, children: tuple[str, ...], state: State, now: datetime, rotate: bool,
-                leftovers: tuple[str, ...]) -> Rollover:
+def _after_move(entry: Entry, children: tuple[str, ...], state: State, now: datetime, rotate: bool) -> Rollover:
     """previous.* present: the overlap, until `overlap` has passed since the move; then the finish."""
     s = state[entry.name]
-    outgoing, retired, said = s.outgoing, s.retired, _said(Kind.ROLLOVER_LEFTOVER, leftovers)
+    outgoing = s.outgoing
+    assert outgoing.cert is not None
+    if outgoing.cert.not_valid_after_utc <= now:  # the old CA expired: nothing it signed is valid any more
+        gone = _present(outgoing, "previous")
+        expired = Rollover(entry.name, reasons=_said(Kind.PREVIOUS_EXPIRED, gone), remove=gone)
+        return _starting(expired, entry, now) if rotate else expired
     finish_at = _overlap_end(entry, children, state, now)
-    if rotate and now < finish_at:
-        raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
-                        f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
-    until = outgoing.cert.not_valid_after_utc if outgoing.cert else None
-    if until is None or until <= now:  # the old CA expired: nothing it signed is valid any more
-        gone = (*_present(outgoing, "previous"), *_present(retired, "retired"))
-        return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*leftovers, *gone))
     if now < finish_at:
-        return Rollover(entry.name, Phase.OVERLAP, finish_at=finish_at, previous_until=until, reasons=said,
-                        remove=leftovers)
-    # Finished: previous.* become retired.*, which no bundle trusts (written first, then removed).
-    finished = Rollover(entry.name, Phase.FINISHED, finish=True, finish_at=finish_at, previous_until=until,
-                        reasons=(*said, Reason(Kind.ROLLOVER_FINISH, names=(f"{entry.name}-previous",))),
-                        remove=(*leftovers, *_present(outgoing, "previous"), *_present(retired, "retired")))
-    if not rotate:
-        return finished
+        if rotate:
+            raise PlanError(f"--rotate {entry.name}: its last rotation is still in its overlap (until "
+                            f"{finish_at:%Y-%m-%d %H:%M} UTC); rotate again after that")
+        return Rollover(entry.name, Phase.OVERLAP, finish_at=finish_at)
+    # Finished: previous.* become retired.*, which no bundle trusts (written first, then removed, the
+    # certificate last: a kill in between leaves either previous.crt, or retired.* and no previous.crt).
+    files = _present(outgoing, "previous")
+    finished = Rollover(entry.name, finish=True, finish_at=finish_at,
+                        reasons=(Reason(Kind.ROLLOVER_FINISH, names=(f"{entry.name}-previous",)),),
+                        remove=tuple(sorted(files, key=lambda f: f.endswith(".crt"))))
+    return _starting(finished, entry, now) if rotate else finished
+
+
+def _starting(r: Rollover, entry: Entry, now: datetime) -> Rollover:
+    """`r` with a rotation started in the same plan (`--rotate` once the last one is over)."""
     started = _start(entry, now, _start_reason(entry, now))
-    return replace(finished, phase=Phase.TRUST_FIRST, start=True, move_at=started.move_at,
-                   finish_at=started.finish_at, reasons=(*finished.reasons, *started.reasons))
-
-
-def _finished(entry: Entry, retired: GenerationState, now: datetime, leftovers: tuple[str, ...]) -> Rollover:
-    """No rotation in progress: retired.* (if any) kept for the old CA's CRL until it expires."""
-    said = _said(Kind.ROLLOVER_LEFTOVER, leftovers)
-    if not retired.present:
-        return Rollover(entry.name, reasons=said, remove=leftovers)
-    until = retired.cert.not_valid_after_utc if retired.cert else None
-    if until is None or until <= now:
-        gone = _present(retired, "retired")
-        return Rollover(entry.name, reasons=(*said, *_said(Kind.PREVIOUS_EXPIRED, gone)), remove=(*leftovers, *gone))
-    return Rollover(entry.name, Phase.FINISHED, previous_until=until, reasons=said, remove=leftovers)
-
-
-def _start_reason(entry: Entry, now: datetime) -> Reason:
-    return Reason(Kind.ROLLOVER_START, when=now + entry.rollover.trust_first, detail=entry.rollover_text)
+    return replace(r, phase=Phase.TRUST_FIRST, start=True, move_at=started.move_at, finish_at=started.finish_at,
+                   reasons=(*r.reasons, *started.reasons))
 
 
 def _start(entry: Entry, now: datetime, why: Reason, remove: tuple[str, ...] = ()) -> Rollover:
     move_at = now + entry.rollover.trust_first
     return Rollover(entry.name, Phase.TRUST_FIRST, start=True, move_at=move_at,
                     finish_at=move_at + entry.rollover.overlap, reasons=(why,), remove=remove)
+
+
+def _start_reason(entry: Entry, now: datetime) -> Reason:
+    return Reason(Kind.ROLLOVER_START, when=now + entry.rollover.trust_first, detail=entry.rollover_text)
 
 
 def _overlap_end(entry: Entry, children: tuple[str, ...], state: State, now: datetime) -> datetime:
@@ -209,14 +230,19 @@ def _said(kind: Kind, files: tuple[str, ...]) -> tuple[Reason, ...]:
     return (Reason(kind, names=files),) if files else ()
 
 
-def _usable(entry: Entry, state: State, g: GenerationState) -> bool:
-    """An incoming CA that can take over: its key matches, it has the CA's name and is signed by its
-    issuer's current key (itself for a root)."""
-    cert, key = g.cert, g.key.value
-    if cert is None or key is None or not key_matches(cert, key):
-        return False
-    issuer_key = key if entry.issuer is None else state[entry.issuer].key.value
-    return issuer_key is not None and signed_by(cert, issuer_key.public_key())
+def _usable(g: GenerationState) -> bool:
+    """An incoming CA that can take over: a certificate and the key it certifies. (Its signature is not
+    checked: an intermediate's incoming certificate was signed by its root's key of the day, which may
+    have rotated since; the move reissues it under the current one.)"""
+    return g.cert is not None and g.key.value is not None and key_matches(g.cert, g.key.value)
+
+
+def _what_is_wrong(g: GenerationState) -> str:
+    crt, key, _ = generation_files("next")
+    for name, loaded in ((crt, g.certs), (key, g.key)):
+        if loaded.value is None:
+            return f"{name} {loaded.problem or 'missing'}"
+    return f"{key} is not the key of {crt}"
 
 
 def moved_state(state: State, rollovers: Rollovers) -> State:
@@ -239,17 +265,24 @@ def generation_ref(ca: str, which: Generation) -> str:
     return f"{ca}/{which}"
 
 
-def trusted_generation(rollovers: Rollovers, state: State, root: str) -> tuple[str, CertRef, x509.Certificate | None]\
-        | None:
-    """The root's other trusted certificate after this plan, as (alias, reference, certificate on disk
-    or None when apply issues it now); None outside trust-first and overlap."""
+class Trusted(NamedTuple):
+    """A rotating root's other trusted certificate: its trust store alias, what apply holds it as, and
+    the certificate on disk (None when apply issues it now)."""
+
+    alias: str
+    ref: CertRef
+    cert: x509.Certificate | None
+
+
+def trusted_generation(rollovers: Rollovers, state: State, root: str) -> Trusted | None:
+    """The root's other trusted certificate after this plan; None outside trust-first and overlap."""
     r = rollovers.get(root)
     which = r.trusted() if r is not None else None
     if r is None or which is None:
         return None
     alias = f"{root}-{which}"
     if which == "next" and r.start:
-        return alias, CertRef(entry=generation_ref(root, "next")), None
+        return Trusted(alias, CertRef(entry=generation_ref(root, "next")), None)
     cert = state[root].generation(which).cert
     assert cert is not None
-    return alias, CertRef(cert=cert), cert
+    return Trusted(alias, CertRef(cert=cert), cert)

@@ -8,10 +8,12 @@ publishes a CRL, as the current CA does, and the old CA's CRL is kept fresh whil
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 from cryptography import x509
 
 from ..crypto.crl import crl_signed_by
+from ..crypto.keys import key_matches
 from ..spec.entries import Entry
 from .changes import CrlContent, GenerationMaterials
 from .decisions import FileDecision, Inputs
@@ -19,7 +21,7 @@ from .layout import CA_CRL, CA_CRT, CA_KEY, Generation, generation_files
 from .reasons import Kind, Reason, file_problem
 from .revocation import Pruned, next_number, revocation_active
 from .rollover import generation_ref
-from .state import GenerationState
+from .state import GenerationState, Loaded
 
 
 def ca_rollover_files(inputs: Inputs, entry: Entry, pruned: Pruned,
@@ -35,30 +37,36 @@ def ca_rollover_files(inputs: Inputs, entry: Entry, pruned: Pruned,
         crt, key, crl = generation_files("next")
         content = CrlContent((), 1, entry.crl_validity) if active else None
         decision += FileDecision((key, crt, *([crl] if content else [])))
-        out.append(GenerationMaterials("next", crl=content))
+        out.append(GenerationMaterials("next", crl=content, start=True))
     elif r.keeps("next"):
-        files, content = _generation_crl(inputs, entry, s.incoming, "next", active)
-        decision += files
-        out.append(GenerationMaterials("next", s.incoming.key.value, s.incoming.cert, content, s.incoming.crl.value))
+        decision += _kept(inputs, entry, s.incoming, "next", active, out)
     if r.move:
         # The moved state's current files are the incoming CA's: ca.key and ca.crt take them (apply
         # stages the key as ca.key.next first), ca.crl the incoming CRL; the old CA goes to previous.*.
         keep_crl = s.crl.value is not None and not crl_written
         decision += FileDecision((CA_KEY, CA_CRT, *([CA_CRL] if keep_crl else [])))
-    if r.keeps("previous") or r.keeps("retired"):
-        # The old CA: written to previous.* at the move, renamed retired.* at the finish (written, then
-        # previous.* removed), its CRL kept fresh until it expires.
-        which: Generation = "previous" if r.keeps("previous") else "retired"
-        old = r.outgoing if r.move else s.outgoing if r.finish or which == "previous" else s.retired
-        files, content = _generation_crl(inputs, entry, old, which, active, moved=r.move or r.finish)
-        if r.move or r.finish:
-            crt, key, _ = generation_files(which)
-            files += FileDecision((crt, key))
-        decision += files
-        out.append(GenerationMaterials(which, old.key.value, old.cert, content, old.crl.value))
+    if r.keeps("previous"):  # written at the move (the moved state's outgoing CA)
+        decision += _kept(inputs, entry, s.outgoing, "previous", active, out, copied=r.move)
+    if r.keeps("retired"):  # written at the finish, from previous.*
+        decision += _kept(inputs, entry, s.outgoing if r.finish else s.retired, "retired", active, out,
+                          copied=r.finish)
     # A file written now is never also removed (a finish replaces an older retired.*).
     written = set(decision.files)
     return replace(decision, remove=tuple(f for f in decision.remove if f not in written)), tuple(out)
+
+
+def _kept(inputs: Inputs, entry: Entry, g: GenerationState, which: Generation, active: bool,
+          out: list[GenerationMaterials], *, copied: bool = False) -> FileDecision:
+    """A generation kept on disk: its CRL kept fresh; `copied`, its files written under `which`'s names
+    (a move's previous.*, a finish's retired.*) — the key only when there is one to write."""
+    if g.key.value is not None and (g.cert is None or not key_matches(g.cert, g.key.value)):
+        g = replace(g, key=Loaded(problem="unreadable: not the key of its certificate"))  # never signs for it
+    files, content = _generation_crl(inputs, entry, g, which, active, moved=copied)
+    if copied:
+        crt, key, _ = generation_files(which)
+        files += FileDecision((crt, *([key] if g.key.value is not None else [])))
+    out.append(GenerationMaterials(which, g.key.value, g.cert, content, g.crl.value))
+    return files
 
 
 def _generation_crl(inputs: Inputs, entry: Entry, g: GenerationState, which: Generation, active: bool,
@@ -101,4 +109,4 @@ def crl_on_disk(inputs: Inputs, ref: str) -> x509.CertificateRevocationList | No
     ca, _, which = ref.partition("/")
     if not which:
         return inputs[ca].crl.value
-    return inputs[ca].generation("next" if which == "next" else "previous").crl.value  # the two bundles hold
+    return inputs[ca].generation(cast(Generation, which)).crl.value

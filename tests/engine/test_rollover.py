@@ -7,6 +7,7 @@ valid at the real clock that `openssl verify` uses.
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -287,3 +288,100 @@ def test_replace_during_a_rotation_drops_it(rotating: tuple[Spec, Path, Timeline
         assert certs_in(out / leaf / "ca.crt") == current
         assert_verifies(out / leaf / "ca.crt", out / leaf / "tls.crt")
     _settled(spec, at, out)
+
+
+# -- damaged or interrupted rotations, and rotations of two CAs (a review's findings) --------------
+
+def test_a_finish_with_the_old_key_lost_still_finishes_without_it(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, out, when = rotating
+    mtlsgen.apply(spec, now=when.move)
+    (out / "ca" / "previous.key").unlink()  # lost during the overlap: nothing can sign the old CA's CRL
+    assert mtlsgen.plan(spec, now=when.move + DAY).pending == ()  # the overlap goes on: peers still trust it
+    the_plan, _ = mtlsgen.apply(spec, now=when.finish)
+    assert Kind.ROLLOVER_FINISH in kinds(the_plan, "ca")
+    assert _ca_files(out) == {*CA_FILES, "retired.crt"}
+    for leaf in LEAVES:
+        assert certs_in(out / leaf / "ca.crt") == certs_in(out / "ca" / "ca.crt")
+    _settled(spec, when.finish, out)
+
+
+@pytest.mark.parametrize("left", [("previous.crt",), ("previous.key",)])
+def test_a_finish_killed_between_its_deletions_keeps_the_retired_ca(rotating: tuple[Spec, Path, Timeline],
+                                                                     left: tuple[str, ...]) -> None:
+    """The finish writes retired.* then deletes previous.*; whatever a kill leaves of previous.*, the
+    next apply ends finished with retired.* intact (never taken for an expired CA)."""
+    spec, out, when = rotating
+    mtlsgen.apply(spec, now=when.move)
+    ca = out / "ca"
+    for name in ("crt", "key"):
+        (ca / f"retired.{name}").write_bytes((ca / f"previous.{name}").read_bytes())
+        (ca / f"retired.{name}").chmod(0o600 if name == "key" else 0o644)
+    retired = (ca / "retired.crt").read_bytes()
+    for name in ("previous.crt", "previous.key"):
+        if name not in left:
+            (ca / name).unlink()
+    the_plan, _ = mtlsgen.apply(spec, now=when.finish)
+    assert Kind.PREVIOUS_EXPIRED not in kinds(the_plan, "ca")
+    assert _ca_files(out) == {*CA_FILES, *RETIRED} and (ca / "retired.crt").read_bytes() == retired
+    assert [r.phase for r in mtlsgen.plan(spec, now=when.finish).rotations] == ["finished"]
+    _settled(spec, when.finish, out)
+
+
+INTERMEDIATE_AND_ROOT = INTERMEDIATE_SPEC.replace(
+    "ca: {cn: Rollover Root, key: ecdsa-p256, crl: {validity: 90d}}",
+    "ca: {cn: Rollover Root, key: ecdsa-p256, crl: {validity: 90d}, rollover: {trust_first: 7d, overlap: 30d}}")
+
+
+def test_an_intermediate_trusting_first_is_not_restarted_by_its_root_moving(tmp_path: Path) -> None:
+    assert INTERMEDIATE_AND_ROOT != INTERMEDIATE_SPEC
+    spec = spec_at(tmp_path, INTERMEDIATE_AND_ROOT)
+    when = timeline()
+    out = tmp_path / "certs"
+    mtlsgen.apply(spec, now=when.t0)
+    mtlsgen.apply(spec, now=when.rotate, rotate=["ca"])
+    mtlsgen.apply(spec, now=when.rotate + 3 * DAY, rotate=["services-ca"])
+    incoming = (out / "services-ca" / "next.key").read_bytes()
+    the_plan, _ = mtlsgen.apply(spec, now=when.move)  # the root moves; the intermediate still trusts first
+    assert Kind.ROLLOVER_MOVE in kinds(the_plan, "ca")
+    assert Kind.ROLLOVER_RESTART not in kinds(the_plan, "services-ca")
+    assert (out / "services-ca" / "next.key").read_bytes() == incoming
+    _settled(spec, when.move, out)
+    # Its own move, three days later: the incoming intermediate, certified by the root's new key.
+    later = when.move + 3 * DAY
+    the_plan, _ = mtlsgen.apply(spec, now=later)
+    assert Kind.ROLLOVER_MOVE in kinds(the_plan, "services-ca")
+    assert public_key_of(out / "services-ca" / "ca.key") == public_key_of_cert(
+        x509.load_pem_x509_certificate((out / "services-ca" / "ca.crt").read_bytes()))
+    chain = out / "api" / "tls.crt"
+    untrusted = subprocess.run(["openssl", "verify", "-attime", str(int(later.timestamp()) + 60), "-CAfile",
+                                str(out / "ca" / "ca.crt"), "-untrusted", str(chain), str(chain)],
+                               capture_output=True, text=True, check=False)
+    assert untrusted.returncode == 0, untrusted.stdout + untrusted.stderr
+    _settled(spec, later, out)
+
+
+def test_the_retired_ca_keeps_its_crl_fresh_during_the_next_rotation(tmp_path: Path) -> None:
+    spec = spec_at(tmp_path, SPEC.replace("rollover: {", "crl: {validity: 9d}, rollover: {"))
+    when = timeline()
+    out = tmp_path / "certs"
+    for now, rotate in ((when.t0, ()), (when.rotate, ("ca",)), (when.move, ()), (when.finish, ()),
+                        (when.finish + HOUR, ("ca",))):
+        mtlsgen.apply(spec, now=now, rotate=rotate)
+    assert {"retired.crt", "retired.key", "retired.crl", "next.crt", "next.key"} <= _ca_files(out)
+    due = when.finish + 7 * DAY  # a third of the retired CRL's 9 days left
+    the_plan = mtlsgen.plan(spec, now=due)
+    assert any(r.kind is Kind.CRL_DUE and r.file == "retired.crl" for r in the_plan["ca"].reasons)
+
+
+def test_rotate_and_replace_of_one_ca_are_refused_together(tmp_path: Path) -> None:
+    spec = spec_at(tmp_path, SPEC)
+    mtlsgen.apply(spec)
+    with pytest.raises(PlanError, match="choose one"):
+        mtlsgen.plan(spec, rotate=["ca"], replace=["ca"])
+
+
+def test_rotate_again_during_trust_first_warns_and_changes_nothing(rotating: tuple[Spec, Path, Timeline]) -> None:
+    spec, _, when = rotating
+    again = mtlsgen.plan(spec, now=when.rotate + DAY, rotate=["ca"])
+    assert again.pending == ()
+    assert any("already rotating" in w for w in again.warnings)
