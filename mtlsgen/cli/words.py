@@ -46,8 +46,11 @@ _WORDS: dict[Kind, Callable[[Reason, Where], str]] = {
     Kind.KEY_PROTECTION: lambda r, w: f"{r.file}: " + {
         "encrypt": "encrypt with key_password", "re-encrypt": "re-encrypt with the new key_password",
         "decrypt": "decrypt (key_password removed)"}[r.detail],
-    Kind.CA_KEY_KEPT: lambda r, w: (f"a CA key is never replaced implicitly: apply --replace {w.entry} makes a new "
-                                    "one and reissues everything under it"),
+    Kind.CA_KEY_KEPT: lambda r, w: ((f"a CA key is never replaced implicitly: apply --rotate {w.entry} replaces it "
+                                     f"without an outage, apply --replace {w.entry} at once (reissuing everything "
+                                     "under it)") if r.detail == "rotate" else
+                                    (f"a CA key is never replaced implicitly: apply --replace {w.entry} makes a new "
+                                     "one and reissues everything under it")),
     Kind.CA_KEY_NOT_OF_CERT: lambda r, w: f"{_file(r, w)} is not the key of {_file(Reason(r.kind, r.new), w)}",
     Kind.REKEY_FINISH: lambda r, w: (f"{r.file} becomes {r.new}: a re-key was interrupted after ca.crt was "
                                      "written; what the CA issued follows"),

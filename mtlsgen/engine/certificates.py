@@ -21,6 +21,7 @@ from .changes import Action
 from .decisions import CertDecision, Decided, Inputs
 from .layout import CA_CRT, CA_KEY, CA_KEY_NEXT, TLS_CRT, TLS_KEY
 from .reasons import Kind, Reason, file_problem
+from .rollover import Phase
 from .rules import drift, expiry_reason
 from .state import EntryState
 
@@ -56,7 +57,10 @@ def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
                             adopt_staged=True)
     if s.key.missing and s.certs.missing:
         return CertDecision(Action.CREATE, True, True)
-    if s.key.value is None or key_type_of(s.key.value) != entry.key:
+    # A CA whose key type the spec changed keeps its key while a rotation brings one of the new type
+    # (rollover.py makes the incoming key from the spec): no outage, and nothing to block.
+    rekeying = entry.is_ca and inputs.rollover(entry.name).phase is Phase.TRUST_FIRST
+    if s.key.value is None or (key_type_of(s.key.value) != entry.key and not rekeying):
         why = (Reason(Kind.KEY_TYPE, key_file, old=key_type_of(s.key.value), new=entry.key)
                if s.key.value is not None else file_problem(key_file, s.key.problem))
         if entry.is_ca:
@@ -68,6 +72,8 @@ def certificate(inputs: Inputs, decided: Decided, entry: Entry) -> CertDecision:
         # unless what it issued proves that this key is the CA's.
         return _blocked(Reason(Kind.CA_KEY_NOT_OF_CERT, key_file, new=cert_file))
     reasons = reissue_reasons(inputs, decided, entry, s, cert_file)
+    if rekeying:  # the certificate keeps its key, of the old type, until the move
+        reasons = tuple(r for r in reasons if r.kind is not Kind.KEY_TYPE)
     expiring = expiry_reason(s.cert, entry, inputs.now) if s.cert is not None and not reasons else None
     if not reasons and expiring is None:
         return CertDecision()
@@ -87,7 +93,9 @@ def _rekey_interrupted(s: EntryState) -> bool:
 
 
 def _blocked(why: Reason) -> CertDecision:
-    return CertDecision(Action.BLOCKED, reasons=(why, Reason(Kind.CA_KEY_KEPT)))
+    # A new key type can come through a rotation, with the old key working until the move.
+    return CertDecision(Action.BLOCKED, reasons=(why, Reason(Kind.CA_KEY_KEPT,
+                                                             detail="rotate" if why.kind is Kind.KEY_TYPE else "")))
 
 
 def _issued_with(inputs: Inputs, entry: Entry, s: EntryState) -> bool:

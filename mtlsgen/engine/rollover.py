@@ -24,7 +24,7 @@ from typing import NamedTuple, cast
 from cryptography import x509
 
 from ..crypto.certs import CLOCK_SKEW, signed_by
-from ..crypto.keys import PublicKey, key_matches, public_der
+from ..crypto.keys import PublicKey, key_matches, key_type_of, public_der
 from ..errors import PlanError
 from ..spec.entries import Entry
 from .changes import CertRef
@@ -156,9 +156,12 @@ def _trust_first(entry: Entry, state: State, now: datetime) -> Rollover:
     """next.* present: trust first until `trust_first` has passed since next.crt's notBefore, then move."""
     s, timeline = state[entry.name], entry.rollover
     incoming = s.incoming
-    if not _usable(incoming):  # a file lost or damaged: trust first again, with a new CA
+    wrong_type = incoming.cert is not None and key_type_of(incoming.cert.public_key()) != entry.key
+    if not _usable(incoming) or wrong_type:
+        # A file lost or damaged, or the spec asks for another key type: trust first again, with a new CA.
         lost = _present(incoming, "next")
-        return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=lost, detail=_what_is_wrong(incoming)), lost)
+        return _start(entry, now, Reason(Kind.ROLLOVER_RESTART, names=lost, detail=_what_is_wrong(entry, incoming)),
+                      lost)
     assert incoming.cert is not None and s.cert is not None
     move_at = incoming.cert.not_valid_before_utc + CLOCK_SKEW + timeline.trust_first
     if now < move_at:
@@ -237,11 +240,13 @@ def _usable(g: GenerationState) -> bool:
     return g.cert is not None and g.key.value is not None and key_matches(g.cert, g.key.value)
 
 
-def _what_is_wrong(g: GenerationState) -> str:
+def _what_is_wrong(entry: Entry, g: GenerationState) -> str:
     crt, key, _ = generation_files("next")
     for name, loaded in ((crt, g.certs), (key, g.key)):
         if loaded.value is None:
             return f"{name} {loaded.problem or 'missing'}"
+    if g.key.value is not None and key_type_of(g.key.value) != entry.key:
+        return f"{key} is {key_type_of(g.key.value)}, the spec asks for {entry.key}"
     return f"{key} is not the key of {crt}"
 
 

@@ -20,7 +20,7 @@ import mtlsgen
 from mtlsgen import Plan, Spec
 from mtlsgen.engine.reasons import Kind
 from mtlsgen.errors import PlanError
-from tests.helpers.common import one_error_line, public_key_of, run_cli
+from tests.helpers.common import one_error_line, public_key_of, run_cli, texts
 from tests.helpers.engine import (
     Node,
     assert_verifies,
@@ -385,3 +385,29 @@ def test_rotate_again_during_trust_first_warns_and_changes_nothing(rotating: tup
     again = mtlsgen.plan(spec, now=when.rotate + DAY, rotate=["ca"])
     assert again.pending == ()
     assert any("already rotating" in w for w in again.warnings)
+
+
+def test_a_new_key_type_comes_through_a_rotation_without_blocking(tmp_path: Path) -> None:
+    """The spec moves the root from P-256 to P-384: a plain plan is blocked (as any CA key change) and
+    says --rotate does it without an outage; the rotation's incoming key has the new type, the CA keeps
+    working with the old one until the move."""
+    spec_file = tmp_path / "pki.yaml"
+    spec = spec_at(tmp_path, SPEC)
+    when = timeline()
+    out = tmp_path / "certs"
+    mtlsgen.apply(spec, now=when.t0)
+    spec_file.write_text(SPEC.replace("Rotating Root, key: ecdsa-p256", "Rotating Root, key: ecdsa-p384"))
+    spec = mtlsgen.load_spec(spec_file)
+    blocked = mtlsgen.plan(spec, now=when.rotate)
+    assert [c.name for c in blocked.blocked] == ["ca"]
+    assert any("--rotate ca" in text for text in texts(blocked, "ca"))
+    the_plan, _ = mtlsgen.apply(spec, now=when.rotate, rotate=["ca"])
+    assert the_plan.blocked == () and Kind.ROLLOVER_START in kinds(the_plan, "ca")
+    assert "NIST CURVE: P-384" in subprocess.run(["openssl", "pkey", "-in", str(out / "ca" / "next.key"), "-noout", "-text"],
+                                      capture_output=True, text=True, check=True).stdout
+    _settled(spec, when.rotate, out)  # no reissue of the old CA under its old key type, no block
+    mtlsgen.apply(spec, now=when.move)
+    assert x509.load_pem_x509_certificate((out / "ca" / "ca.crt").read_bytes()).public_key().key_size == 384
+    for leaf in LEAVES:
+        assert_verifies(out / "ca" / "ca.crt", out / leaf / "tls.crt")
+    _settled(spec, when.move, out)
