@@ -261,9 +261,9 @@ def _read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                           crl=_load(layout.crl(entry.name), read_crl), next_key=staged,
                           key_password=opened_with, wanted_key_password=key_password,
-                          incoming=_read_generation(folder, "next", key_password),
-                          outgoing=_read_generation(folder, "previous", key_password),
-                          retired=_read_generation(folder, "retired", key_password))
+                          incoming=_read_generation(entry, folder, "next", key_password),
+                          outgoing=_read_generation(entry, folder, "previous", key_password),
+                          retired=_read_generation(entry, folder, "retired", key_password))
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
                       bundle=_load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout, cache), key_password=opened_with,
@@ -271,10 +271,16 @@ def _read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
                       crl_bundle=_load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
 
 
-def _read_generation(folder: Path, which: Generation, password: str | None) -> GenerationState:
+def _read_generation(entry: Entry, folder: Path, which: Generation, password: str | None) -> GenerationState:
+    """A rotating CA's next.*, previous.* or retired.*. A shared CA's key that its passphrase does not
+    open is an error, as its ca.key's is (docs: changing the passphrase re-encrypts every key there)."""
     crt, key, crl = generation_files(which)
-    return GenerationState(_load(folder / crt, read_certs),
-                           _load(folder / key, lambda data: read_key(data, password)[0]), _load(folder / crl, read_crl))
+    field = "ca.shared.passphrase" if entry.shared is not None else "key_password"
+    loaded_key = _load(folder / key, lambda data: read_key(data, password, password_field=field)[0])
+    if entry.shared is not None and loaded_key.problem == f"unreadable: does not open with {field}":
+        raise SecretError(f"{entry.shared.passphrase.where}: does not open {entry.shared.label}/{key} "
+                          "(wrong passphrase?)")
+    return GenerationState(_load(folder / crt, read_certs), loaded_key, _load(folder / crl, read_crl))
 
 
 def _read_key(entry: Entry, layout: Layout,

@@ -221,3 +221,25 @@ def test_a_shared_ca_rotates_and_every_clone_follows(tmp_path: Path) -> None:
     apply(later, now=t0 + timedelta(days=10))
     assert_verifies(shared / "ca.crt", tmp_path / "later" / "certs" / "alice" / "tls.crt")
     assert plan(later, now=t0 + timedelta(days=10)).pending == ()
+
+
+def test_a_rotation_key_the_passphrase_does_not_open_is_an_error_not_a_restart(tmp_path: Path) -> None:
+    """Re-encrypting ca.key alone for a new passphrase leaves next.key under the old one: that is named,
+    never taken for a lost incoming CA (which would start the rotation over with a new key)."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime.now(timezone.utc) - timedelta(days=60)
+    spec_file = project(tmp_path / "team")
+    apply(load_spec(spec_file), now=t0)
+    apply(load_spec(spec_file), now=t0 + timedelta(days=1), rotate=["ca"])
+    shared = spec_file.parent / "pki-ca"
+    new = "a-new-team-Passphrase-3"
+    subprocess.run(["openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", str(shared / "ca.key"),
+                    "-passin", f"pass:{PASSPHRASE}", "-passout", f"pass:{new}", "-out", str(shared / "ca.key.new")],
+                   check=True, capture_output=True)
+    os.replace(shared / "ca.key.new", shared / "ca.key")
+    (spec_file.parent / "ca-passphrase").write_text(new + "\n")
+    before = snapshot(shared)
+    with pytest.raises(SecretError, match=r"does not open pki-ca/next\.key"):
+        plan(load_spec(spec_file), now=t0 + timedelta(days=2))
+    assert snapshot(shared) == before
