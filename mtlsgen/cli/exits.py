@@ -7,6 +7,7 @@ changes pending; `status`: a certificate, store or CRL is not ok); 130 interrupt
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -71,5 +72,14 @@ def user_errors(func: F) -> F:
         except KeyboardInterrupt:
             # Every file is written whole or not at all; the next run removes what was half-made.
             fail("interrupted; no file is half-written: run the same command again to finish", INTERRUPTED)
+        except OSError as exc:
+            # The engine reports its own file errors as MtlsgenError; what is left is the report itself
+            # not reaching stdout (`> /dev/full`). A closed pipe (`| head`) is click's: a quiet exit 1.
+            if exc.errno not in _OUTPUT_ERRORS:
+                raise
+            fail(f"cannot write the output: {exc.strerror}")
 
     return wrapper  # type: ignore[return-value]
+
+
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})

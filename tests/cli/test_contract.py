@@ -285,3 +285,17 @@ def test_completion_scripts_of_the_readme_are_printed(tmp_path: Path) -> None:
                                 cwd=tmp_path, env={**os.environ, "_MTLSGEN_COMPLETE": f"{shell}_source"},
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0 and f"_MTLSGEN_COMPLETE={shell}_complete" in result.stdout, shell
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [("status",), ("plan", "--json")])
+def test_a_report_that_cannot_be_written_is_one_error_line(write_spec: Callable[..., Path],
+                                                           args: tuple[str, ...]) -> None:
+    spec = write_spec(SMALL_SPEC)
+    assert run_cli("apply", spec).returncode == 0
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "mtlsgen", *args, str(spec)], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+                                env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["error: cannot write the output: No space left on device"]
