@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..errors import MtlsgenError
 from .completion import complete_entries
-from .exits import NEEDS_ATTENTION, make_console, say, user_errors
+from .exits import NEEDS_ATTENTION, Documented, json_errors, make_console, say, user_errors
 from .exits import no_color as _no_color
 from .group import Cli, global_options
 from .output_override import output_option
@@ -128,6 +128,7 @@ def _print_plan(the_plan: Plan, *, as_json: bool) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 none, 1 error).")
 @output_option
 @user_errors
+@json_errors
 def plan(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: bool, as_json: bool,
          detailed_exitcode: bool) -> None:
     """Show what apply would do, and why; writes nothing."""
@@ -158,6 +159,7 @@ def _fail_if_blocked(the_plan: Plan) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @output_option
 @user_errors
+@json_errors
 def apply(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: bool, dry_run: bool,
           lock_timeout: str | None, as_json: bool) -> None:
     """Make the certificate folder match SPEC: only what is missing, expiring or changed."""
@@ -193,6 +195,7 @@ def apply(spec: Path, replace: tuple[str, ...], rotate: tuple[str, ...], prune: 
         if as_json:  # the document is printed whatever happens, with the plan when there was one
             click.echo(json.dumps({"plan": plan_json(shown[0]) if shown else None, "result": None,
                                    "error": message}, indent=2))
+            raise Documented(message) from None
         raise MtlsgenError(message) from None
     if as_json:
         click.echo(json.dumps({"plan": plan_json(the_plan), "result": result_json(result)}, indent=2))
@@ -245,6 +248,7 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
 @click.option("--fail-within", metavar="DURATION", help="Exit 2 if anything expires within DURATION (e.g. 30d).")
 @output_option
 @user_errors
+@json_errors
 def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
     """Table of every certificate and store: expiry, days left, state. Reads only."""
     from .._api import status as report_status
@@ -278,6 +282,7 @@ def status(spec: Path, as_json: bool, fail_within: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, nothing else.")
 @output_option
 @user_errors
+@json_errors
 def verify(spec: Path, as_json: bool) -> None:
     """Check chains, key pairs and stores, and run real mTLS handshakes on 127.0.0.1."""
     from .._api import verify as run_verify

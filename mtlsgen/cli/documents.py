@@ -124,6 +124,11 @@ _FIELD = re.compile(r"(?P<field>[^\s:]+): (?P<message>.*)", re.DOTALL)
 _FILE = re.compile(r"(?P<file>[^\s:][^:]*): (?P<message>.*)", re.DOTALL)
 
 
+def error_json(spec: Path | None, message: str) -> dict[str, Any]:
+    """A command's `--json` document when it fails: where the problem is, as validate --json says it."""
+    return {"format_version": FORMAT_VERSION, "error": validate_error_json(spec or Path(), message)["error"]}
+
+
 def validate_error_json(spec: Path, message: str) -> dict[str, Any]:
     """An invalid spec: where the first problem is (`line` and `field` null when unknown) and what."""
     error: dict[str, Any] = {"file": None, "line": None, "field": None, "message": message}

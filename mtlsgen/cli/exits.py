@@ -60,6 +60,32 @@ def fail(message: str, code: int = ERROR) -> NoReturn:
     sys.exit(code)
 
 
+class Documented(MtlsgenError):
+    """An error whose `--json` document a command printed itself (apply's, with the plan)."""
+
+
+def json_errors(func: F) -> F:
+    """With `--json`, an error also prints a document on stdout, `{"format_version": 1, "error": {file,
+    line, field, message}}`, so that `mtlsgen plan --json | jq` never reads nothing (docs/json.md)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Documented:
+            raise
+        except MtlsgenError as exc:
+            if kwargs.get("as_json"):
+                import json
+
+                from .documents import error_json
+
+                click.echo(json.dumps(error_json(kwargs.get("spec"), str(exc)), indent=2))
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
 def user_errors(func: F) -> F:
     """MtlsgenError → `error: …` on stderr and its exit code; any other exception is a bug and keeps its trace."""
 

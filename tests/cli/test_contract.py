@@ -151,8 +151,11 @@ def test_status_exits_0_ok_2_needs_attention_1_error(write_spec: Callable[..., P
     spec.write_text(SMALL_SPEC + "  extra: [\n", encoding="utf-8")
     assert one_error_line(run_cli("status", spec)).startswith("error: pki.yaml:")
     broken_json = run_cli("status", "--json", spec)
-    one_error_line(broken_json)
-    assert broken_json.stdout == ""
+    line = one_error_line(broken_json)
+    # With --json, stdout still holds one document: the same error, located (docs/json.md).
+    document = json.loads(broken_json.stdout)
+    assert document["format_version"] == 1 and document["error"]["file"] == "pki.yaml"
+    assert line == f"error: pki.yaml:{document['error']['line']}: {document['error']['message']}"
 
 
 def test_plan_detailed_exitcode_is_2_only_while_changes_are_pending(write_spec: Callable[..., Path]) -> None:

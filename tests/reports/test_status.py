@@ -301,13 +301,13 @@ def test_store_whose_password_changed_does_not_open(write_spec: Callable[..., Pa
 
 
 
-def test_status_json_error_is_one_line_on_stderr_and_nothing_on_stdout(
+def test_status_json_error_is_one_line_on_stderr_and_an_error_document_on_stdout(
         write_spec: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
     spec = applied(write_spec)
     monkeypatch.delenv("MTLSGEN_TEST_KS")
     result = run_cli("status", spec, "--json", env={"MTLSGEN_TEST_TS": ENV["MTLSGEN_TEST_TS"]})
     assert result.returncode == 1
-    assert result.stdout == ""
+    assert "MTLSGEN_TEST_KS" in json.loads(result.stdout)["error"]["message"]
     assert len(result.stderr.strip().splitlines()) == 1
     assert "MTLSGEN_TEST_KS" in result.stderr and "Traceback" not in result.stderr
 
