@@ -403,8 +403,9 @@ def test_a_new_key_type_comes_through_a_rotation_without_blocking(tmp_path: Path
     assert any("--rotate ca" in text for text in texts(blocked, "ca"))
     the_plan, _ = mtlsgen.apply(spec, now=when.rotate, rotate=["ca"])
     assert the_plan.blocked == () and Kind.ROLLOVER_START in kinds(the_plan, "ca")
-    assert "NIST CURVE: P-384" in subprocess.run(["openssl", "pkey", "-in", str(out / "ca" / "next.key"), "-noout", "-text"],
-                                      capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(["openssl", "pkey", "-in", str(out / "ca" / "next.key"), "-noout", "-text"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "NIST CURVE: P-384" in shown
     _settled(spec, when.rotate, out)  # no reissue of the old CA under its old key type, no block
     mtlsgen.apply(spec, now=when.move)
     assert x509.load_pem_x509_certificate((out / "ca" / "ca.crt").read_bytes()).public_key().key_size == 384
