@@ -18,9 +18,9 @@ PACKAGE = Path(mtlsgen.__file__).parent
 # Lower layers first; a module may import only its own layer and those before it.
 LAYERS = ["errors", "spec", "crypto", "engine", "reports", "_api", "cli", "pytest_plugin"]
 # Inside the engine, the order the data flows in: apply may use the planner's types, never the reverse.
-ENGINE = ["layout", "reasons", "secrets", "store_cache", "state", "rules", "changes", "rollover", "decisions",
-          "certificates", "derived", "revocation", "rollover_files", "crl_bundle", "housekeeping", "plan", "fsio",
-          "lock", "apply"]
+ENGINE = ["layout", "reasons", "secrets", "store_cache", "loaded", "listing", "shared_folder", "state", "rules",
+          "changes", "rollover", "decisions", "certificates", "derived", "revocation", "rollover_files",
+          "crl_bundle", "housekeeping", "plan", "fsio", "lock", "apply"]
 # Pure modules: decisions from values; no file system, no clock, no environment.
 PURE = [f"engine/{name}.py" for name in ("reasons", "rules", "changes", "decisions", "certificates", "derived",
                                         "revocation", "crl_bundle", "housekeeping", "plan", "rollover",

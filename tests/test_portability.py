@@ -204,11 +204,11 @@ def test_without_posix_modes_a_chmod_is_not_reported_forever(tmp_path: Path, win
     assert run(windows_like, "apply", spec).returncode == 0
     os.chmod(tmp_path / "certs" / "api" / "tls.key", 0o666)
     os.chmod(tmp_path / "certs", 0o755)
-    main = "import sys\nfrom mtlsgen.engine import state\n{}\nfrom mtlsgen.cli import main\nsys.exit(main())"
+    main = "import sys\nfrom mtlsgen.engine import listing\n{}\nfrom mtlsgen.cli import main\nsys.exit(main())"
     posix = run(windows_like, "plan", spec, code=main.format("sys.argv[0] = 'mtlsgen'"))
     assert "0666" in posix.stdout and "0755" in posix.stdout  # where modes exist, they are restored
     no_modes = run(windows_like, "plan", spec,
-                   code=main.format("sys.argv[0] = 'mtlsgen'; state.POSIX_MODES = False"))
+                   code=main.format("sys.argv[0] = 'mtlsgen'; listing.POSIX_MODES = False"))
     assert no_modes.returncode == 0, no_modes.stderr
     assert "0666" not in no_modes.stdout and "0755" not in no_modes.stdout
     assert "no changes" in no_modes.stdout.lower() or "up to date" in no_modes.stdout.lower(), no_modes.stdout

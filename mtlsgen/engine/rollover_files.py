@@ -18,10 +18,11 @@ from ..spec.entries import Entry
 from .changes import CrlContent, GenerationMaterials
 from .decisions import FileDecision, Inputs
 from .layout import CA_CRL, CA_CRT, CA_KEY, Generation, generation_files
+from .loaded import Loaded
 from .reasons import Kind, Reason, file_problem
 from .revocation import Pruned, next_number, revocation_active
 from .rollover import generation_ref
-from .state import GenerationState, Loaded
+from .state import GenerationState
 
 
 def ca_rollover_files(inputs: Inputs, entry: Entry, pruned: Pruned,

@@ -17,51 +17,33 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from cryptography import x509
 
 from ..crypto.keys import PrivateKey
-from ..crypto.pem import Unreadable, read_certs, read_crl, read_crls, read_key
+from ..crypto.pem import read_certs, read_crl, read_crls, read_key
 from ..crypto.stores import StoreContent, read_jks, read_p12
-from ..errors import OutputError, PlanError, SecretError
-from ..spec.entries import ROOT, Entry, SharedSpec, Spec, StoreSpec
-from ..spec.files import MIB, FileProblem, read_regular
+from ..errors import OutputError, SecretError
+from ..spec.entries import ROOT, Entry, Spec, StoreSpec
 from .layout import (
-    CA_FILES,
-    CA_KEY,
     CA_KEY_NEXT,
     GITIGNORE,
     MANAGED_FILES,
     STORE_CACHE,
     Generation,
     Layout,
-    file_mode,
     generation_files,
     is_temp,
     store_file_name,
 )
+from .listing import listing
+from .loaded import Loaded, load
 from .secrets import resolve_password
+from .shared_folder import read_shared_key, shared_folder_problems
 from .store_cache import CacheState, StoreCache
 
-FILE_LIMIT = MIB  # the largest certificate, key, CRL or store file read; real ones are a few KiB
-# Windows has no POSIX permission bits (os.chmod only toggles read-only): there modes are neither read
-# nor restored (docs/spec.md, "What the output folder may hold").
-POSIX_MODES = os.name != "nt"
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Loaded(Generic[T]):
-    """A parsed file, or why there is none: `missing` or `unreadable: …`."""
-
-    value: T | None = None
-    problem: str | None = None
-
-    @property
-    def missing(self) -> bool:
-        return self.problem == "missing"
 
 
 MISSING_CRLS: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(problem="missing")
@@ -173,20 +155,6 @@ def issuer_chain(spec: Spec, state: State, name: str,
     return top[:-1], top[-1]
 
 
-def _load(path: Path, parse: Callable[[bytes], T], *, own: bool = True) -> Loaded[T]:
-    """Read and parse `path`; an `own` file (in the output folder) is never read through a link."""
-    try:
-        data = read_regular(path, limit=FILE_LIMIT, follow_symlinks=not own)
-    except FileProblem as exc:
-        return Loaded(problem="missing" if str(exc) == "does not exist" else f"unreadable: {exc}")
-    if not data:
-        return Loaded(problem="unreadable: empty file")
-    try:
-        return Loaded(parse(data))
-    except Unreadable as exc:
-        return Loaded(problem=f"unreadable: {exc}")
-
-
 def _read_stores(entry: Entry, layout: Layout, cache: StoreCache) -> tuple[StoreState, ...]:
     out = []
     for store in (entry.keystore, entry.truststore):
@@ -200,13 +168,13 @@ def _read_stores(entry: Entry, layout: Layout, cache: StoreCache) -> tuple[Store
                 content: Loaded[StoreContent] = Loaded(problem="missing") if not os.path.lexists(path) else \
                     Loaded(problem="unreadable: its generated password file is missing")
             else:
-                content = _load(path, _cached(cache, f"{entry.name}/{path.name}", reader, password,
+                content = load(path, _cached(cache, f"{entry.name}/{path.name}", reader, password,
                                               store.password.source == "generate"))
             generated = False
             if content.value is None and not content.missing and store.password.source != "generate":
-                old = _load(layout.password_file(entry.name, store.kind), lambda data: data.decode().strip())
+                old = load(layout.password_file(entry.name, store.kind), lambda data: data.decode().strip())
                 if old.value and old.value != password:
-                    retry = _load(path, lambda data, r=reader, p=old.value: r(data, p))  # type: ignore[misc]
+                    retry = load(path, lambda data, r=reader, p=old.value: r(data, p))  # type: ignore[misc]
                     generated = retry.value is not None
             out.append(StoreState(store, fmt, store_file_name(store.kind, fmt), content, password, generated))
     return tuple(out)
@@ -231,8 +199,8 @@ def read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
         return EntryState(entry.name, False)  # never read through it; State.unsafe names it
     state = _read_entry(entry, layout, cache)
     if entry.imported is None and state.folder_exists:
-        listing = _listing(layout.folder(entry.name))
-        return replace(state, modes=listing.modes, temps=listing.temps)
+        held = listing(layout.folder(entry.name))
+        return replace(state, modes=held.modes, temps=held.temps)
     return state
 
 
@@ -240,12 +208,12 @@ def _read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
     if entry.imported is not None:
         imp = entry.imported
         password = resolve_password(imp.password, None) if imp.password else None
-        return EntryState(entry.name, True, imported=True, key=_load(imp.key, lambda data: read_key(
+        return EntryState(entry.name, True, imported=True, key=load(imp.key, lambda data: read_key(
                               data, password, password_field="ca.import.password")[0], own=False),
-                          certs=_load(imp.cert, read_certs, own=False),
-                          crl=_load(layout.crl(entry.name), read_crl))
+                          certs=load(imp.cert, read_certs, own=False),
+                          crl=load(layout.crl(entry.name), read_crl))
     folder = layout.folder(entry.name)
-    certs = _load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
+    certs = load(layout.cert(entry.name, is_ca=entry.is_ca), read_certs)
     if entry.revoked:  # only its serial matters now: no key, no password
         return EntryState(entry.name, folder.is_dir(), certs=certs)
     key_password = None
@@ -253,22 +221,22 @@ def _read_entry(entry: Entry, layout: Layout, cache: StoreCache) -> EntryState:
         key_password = resolve_password(entry.key_password, layout.key_password_file(entry.name))
     if entry.shared is not None:
         key_password = resolve_password(entry.shared.passphrase, None)
-        key, encrypted, opened_with = _read_shared_key(entry.shared, layout, key_password)
+        key, encrypted, opened_with = read_shared_key(entry.shared, layout, key_password)
     else:
         key, encrypted, opened_with = _read_key(entry, layout, key_password)
     if entry.is_ca:
-        staged = _load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data, key_password)[0])
+        staged = load(layout.folder(entry.name) / CA_KEY_NEXT, lambda data: read_key(data, key_password)[0])
         return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
-                          crl=_load(layout.crl(entry.name), read_crl), next_key=staged,
+                          crl=load(layout.crl(entry.name), read_crl), next_key=staged,
                           key_password=opened_with, wanted_key_password=key_password,
                           incoming=_read_generation(entry, folder, "next", key_password),
                           outgoing=_read_generation(entry, folder, "previous", key_password),
                           retired=_read_generation(entry, folder, "retired", key_password))
     return EntryState(entry.name, folder.is_dir(), key, encrypted, certs,
-                      bundle=_load(layout.ca_bundle(entry.name), read_certs),
+                      bundle=load(layout.ca_bundle(entry.name), read_certs),
                       stores=_read_stores(entry, layout, cache), key_password=opened_with,
                       wanted_key_password=key_password,
-                      crl_bundle=_load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
+                      crl_bundle=load(layout.crl(entry.name), read_crls) if entry.role == "server" else MISSING_CRLS)
 
 
 def _read_generation(entry: Entry, folder: Path, which: Generation, password: str | None) -> GenerationState:
@@ -276,85 +244,29 @@ def _read_generation(entry: Entry, folder: Path, which: Generation, password: st
     open is an error, as its ca.key's is (docs: changing the passphrase re-encrypts every key there)."""
     crt, key, crl = generation_files(which)
     field = "ca.shared.passphrase" if entry.shared is not None else "key_password"
-    loaded_key = _load(folder / key, lambda data: read_key(data, password, password_field=field)[0])
+    loaded_key = load(folder / key, lambda data: read_key(data, password, password_field=field)[0])
     if entry.shared is not None and loaded_key.problem == f"unreadable: does not open with {field}":
         raise SecretError(f"{entry.shared.passphrase.where}: does not open {entry.shared.label}/{key} "
                           "(wrong passphrase?)")
-    return GenerationState(_load(folder / crt, read_certs), loaded_key, _load(folder / crl, read_crl))
+    return GenerationState(load(folder / crt, read_certs), loaded_key, load(folder / crl, read_crl))
 
 
 def _read_key(entry: Entry, layout: Layout,
               password: str | None) -> tuple[Loaded[PrivateKey], bool, str | None]:
     """The entry's private key, whether its file is encrypted, and the password that opens it now."""
     path = layout.key(entry.name, is_ca=entry.is_ca)
-    loaded = _load(path, lambda data: read_key(data, password))
+    loaded = load(path, lambda data: read_key(data, password))
     if loaded.value is not None:
         key, encrypted = loaded.value
         return Loaded(key), encrypted, password if encrypted else None
     # A key_password taken out of the spec, or changed, must not cost the key: the password mtlsgen
     # generated for it earlier may still be beside it.
-    old = _load(layout.key_password_file(entry.name), lambda data: data.decode(errors="replace").strip()).value
+    old = load(layout.key_password_file(entry.name), lambda data: data.decode(errors="replace").strip()).value
     if old and old != password:
-        retry = _load(path, lambda data: read_key(data, old))
+        retry = load(path, lambda data: read_key(data, old))
         if retry.value is not None:
             return Loaded(retry.value[0]), True, old
     return Loaded(problem=loaded.problem), False, None
-
-
-def _read_shared_key(shared: SharedSpec, layout: Layout,
-                     passphrase: str | None) -> tuple[Loaded[PrivateKey], bool, str | None]:
-    """A shared CA's key: one the passphrase does not open is an error, never a reason for a new root
-    (every clone would then issue under a different one); one in the clear is refused: it is committed."""
-    shown = f"{shared.label}/{CA_KEY}"
-    loaded = _load(layout.key(ROOT, is_ca=True),
-                   lambda data: read_key(data, passphrase, password_field="ca.shared.passphrase"))
-    if loaded.value is not None:
-        key, encrypted = loaded.value
-        if not encrypted:
-            raise PlanError(f"{shown} is not encrypted, and {shared.label}/ is meant to be committed: encrypt it "
-                            f"with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in {shown} -out {shown}.enc "
-                            f"-passout {_openssl_pass(shared)}`, then `mv {shown}.enc {shown}`")
-        return Loaded(key), True, passphrase
-    if loaded.problem == "unreadable: does not open with ca.shared.passphrase":
-        raise SecretError(f"{shared.passphrase.where}: does not open {shown} (wrong passphrase?)")
-    return Loaded(problem=loaded.problem), False, None
-
-
-def _openssl_pass(shared: SharedSpec) -> str:
-    """The passphrase's source as openssl's -passin/-passout names it."""
-    source = shared.passphrase
-    return f"env:{source.ref}" if source.source == "env" else f"file:{source.ref}"
-
-
-def _shared_folder(spec: Spec, shared: SharedSpec, output: Path) -> list[tuple[str, str]]:
-    """What is unsafe in a shared CA's folder (paths relative to the output folder, as `unsafe` has
-    them), and a root left in <output>/ca/ from before `ca.shared`, which is refused rather than
-    replaced by a new root or silently abandoned."""
-    home = os.path.relpath(shared.folder, output)
-    try:
-        mode = os.lstat(shared.folder).st_mode
-    except OSError:
-        mode = None
-    unsafe: list[tuple[str, str]] = []
-    if mode is not None and not stat.S_ISDIR(mode):
-        unsafe.append((home, "a file" if stat.S_ISREG(mode) else _kind(mode)))
-    elif mode is not None:
-        unsafe += [(f"{home}/{file}", what) for file, what in _listing(shared.folder).unsafe]
-    old = output / ROOT
-    left = [f for f in CA_FILES if os.path.isfile(old / f) and not os.path.islink(old / f)] \
-        if os.path.isdir(old) and not os.path.islink(old) else []
-    if left:
-        label, shown = os.path.relpath(old, spec.path.parent), shared.label
-        held = mode is not None and any(os.path.lexists(shared.folder / f) for f in CA_FILES)
-        if held:
-            raise PlanError(f"{label}/ still holds a root CA ({', '.join(left)}), but ca.shared keeps the root in "
-                            f"{shown}/: delete {label}/ once nothing needs that root")
-        moves = " ".join(f"{label}/{f}" for f in left if f != CA_KEY)
-        raise PlanError(f"{label}/ holds the root CA, and ca.shared keeps it in {shown}/ now: move it there, "
-                        f"its key encrypted: `mkdir -p {shown} && openssl pkcs8 -topk8 -v2 aes-256-cbc -in "
-                        f"{label}/{CA_KEY} -out {shown}/{CA_KEY} -passout {_openssl_pass(shared)} && mv {moves} "
-                        f"{shown}/ && rm -r {label}`, then apply again (or delete {label}/ for a new root)")
-    return unsafe
 
 
 def read_state(spec: Spec) -> State:
@@ -371,12 +283,12 @@ def read_state(spec: Spec) -> State:
         raise OutputError(f"the output folder {root} cannot be used: {exc.strerror}") from exc
     if not is_dir and os.path.lexists(root):
         raise OutputError(f"the output folder {root} is a file; set `output:` to a folder")
-    shared_unsafe = _shared_folder(spec, spec.shared, root) if spec.shared is not None else []
+    shared_unsafe = shared_folder_problems(spec, spec.shared, root) if spec.shared is not None else []
     cache = StoreCache(layout.store_cache)
     entries = {e.name: read_entry(e, layout, cache) for e in spec.entries}
     if not is_dir:
         return State(layout, entries, {}, False, unsafe=tuple(shared_unsafe), store_cache=cache.state())
-    top = _listing(root)
+    top = listing(root)
     orphans: dict[str, tuple[str, ...]] = {}
     orphan_certs: dict[str, x509.Certificate] = {}
     foreign: list[str] = []
@@ -395,59 +307,20 @@ def read_state(spec: Spec) -> State:
         if kind != "folder":
             foreign.append(name)
             continue
-        files = tuple(sorted(_listing(root / name).kinds))
+        files = tuple(sorted(listing(root / name).kinds))
         # Only a folder holding files mtlsgen writes (or its temporary files) is one of its old entries.
         if MANAGED_FILES.intersection(files) or any(is_temp(f) for f in files):
             orphans[name] = files
-            cert = _load(layout.cert(name, is_ca=False), read_certs).value
+            cert = load(layout.cert(name, is_ca=False), read_certs).value
             if cert:
                 orphan_certs[name] = cert[0]
         else:
             foreign.append(name)
     for name in entries:
         if spec[name].imported is None and spec[name].shared is None and top.kinds.get(name) == "folder":
-            unsafe += [(f"{name}/{file}", what) for file, what in _listing(root / name).unsafe]
+            unsafe += [(f"{name}/{file}", what) for file, what in listing(root / name).unsafe]
     unsafe += shared_unsafe
-    gitignore = _load(layout.gitignore, lambda data: data).value
+    gitignore = load(layout.gitignore, lambda data: data).value
     # An output folder with nothing in it is a new one: the first apply makes it whole.
     return State(layout, entries, orphans, bool(top.kinds), gitignore, top.modes.get(""), tuple(foreign),
                  top.temps, top.modes.get(GITIGNORE), tuple(unsafe), orphan_certs, cache.state())
-
-
-@dataclass(frozen=True)
-class _Listing:
-    kinds: dict[str, str]          # name → "file", "folder", "a symbolic link", "a FIFO", …
-    modes: dict[str, int]          # permission bits of the folder ("") and of its regular files
-    temps: tuple[str, ...]         # mtlsgen's temporary files
-    unsafe: tuple[tuple[str, str], ...]  # mtlsgen's file names held by a link or a special file
-
-
-def _listing(folder: Path) -> _Listing:
-    """What a folder holds, looked at without following any link."""
-    kinds: dict[str, str] = {}
-    modes: dict[str, int] = {}
-    try:
-        if POSIX_MODES:
-            modes[""] = os.stat(folder).st_mode & 0o777
-        with os.scandir(folder) as it:
-            for item in it:
-                mode = item.stat(follow_symlinks=False).st_mode
-                kinds[item.name] = _kind(mode)
-                if stat.S_ISREG(mode):
-                    # Without POSIX modes (Windows) there is no mode to compare: a file counts as having
-                    # the one mtlsgen gives it, so no plan promises a chmod that cannot happen.
-                    modes[item.name] = mode & 0o777 if POSIX_MODES else file_mode(item.name)
-    except OSError:
-        return _Listing({}, {}, (), ())
-    temps = tuple(sorted(n for n, k in kinds.items() if k == "file" and is_temp(n)))
-    unsafe = tuple((n, k) for n, k in sorted(kinds.items()) if n in MANAGED_FILES | {GITIGNORE} and k != "file")
-    return _Listing(kinds, modes, temps, unsafe)
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "a symbolic link"),
-                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device")):
-        if test(mode):
-            return name
-    return "a special file"

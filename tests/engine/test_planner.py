@@ -23,7 +23,8 @@ from mtlsgen.crypto.keys import generate_key
 from mtlsgen.crypto.stores import StoreContent
 from mtlsgen.engine.changes import CertRef
 from mtlsgen.engine.layout import STORE_CACHE
-from mtlsgen.engine.state import Loaded, State
+from mtlsgen.engine.loaded import Loaded
+from mtlsgen.engine.state import State
 from tests.helpers.engine import ca_key_usage
 from tests.helpers.world import PASSWORD, World, fresh, spec_of, with_entry
 

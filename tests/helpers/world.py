@@ -27,7 +27,8 @@ from mtlsgen.engine.layout import (
     leaf_files,
     password_files,
 )
-from mtlsgen.engine.state import EntryState, Loaded, State, StoreState
+from mtlsgen.engine.loaded import Loaded
+from mtlsgen.engine.state import EntryState, State, StoreState
 from mtlsgen.spec.entries import Entry, Spec
 from mtlsgen.spec.load import load_spec_text
 
