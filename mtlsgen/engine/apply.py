@@ -122,10 +122,10 @@ class _Executor:
                     self.certs[ref] = g.cert
                 if g.kept_crl is not None:
                     self.crls[ref] = g.kept_crl
-        starts = [generation_ref(c.name, "next") for c in pending if any(g.start for g in c.materials.generations)]
+        starting = {c.name for c in pending if c.materials.rotation_starts}
         self.generate_keys([(c.name, self.spec[c.name].key) for c in pending if c.new_key and c.materials.key is None]
-                           + [(ref, self.spec[ref.partition("/")[0]].key) for ref in starts])
-        self.issue([c for c in self.plan.changes if c.new_cert or c.name in {r.partition("/")[0] for r in starts}])
+                           + [(generation_ref(name, "next"), self.spec[name].key) for name in starting])
+        self.issue([c for c in self.plan.changes if c.new_cert or c.name in starting])
         ensure_output(self.layout.root)
         self.folders[""] = Folder.open_root(self.layout.root)
         try:
@@ -224,8 +224,8 @@ class _Executor:
             issuer_cert = self.certs[entry.issuer] if entry.issuer else None
             if change.new_cert:
                 self.certs[entry.name] = self.sign(entry, entry.name, issuer_cert)
-            incoming = generation_ref(entry.name, "next")
-            if incoming in self.keys and incoming not in self.certs:  # a rotation starts
+            if change.materials.rotation_starts:
+                incoming = generation_ref(entry.name, "next")
                 self.certs[incoming] = self.sign(entry, incoming, issuer_cert)
 
     def sign(self, entry: Entry, name: str, issuer_cert: x509.Certificate | None) -> x509.Certificate:

@@ -96,12 +96,17 @@ class Materials:
     crl: CrlContent | None = None  # a CA's CRL to write
     kept_crl: x509.CertificateRevocationList | None = field(default=None, repr=False)  # a CA's CRL on disk
     crl_bundle: tuple[str, ...] = ()  # a server's ca.crl: the CAs (or `ca/next`…) whose CRLs it holds, in order
-    generations: tuple[GenerationMaterials, ...] = ()  # a rotating CA's next.* / previous.*
+    generations: tuple[GenerationMaterials, ...] = ()  # a rotating CA's next.*, previous.*, retired.*
     also_trusted: tuple[CertRef, ...] = ()  # a leaf's ca.crt: the rotating root's other certificate
     store_cache: CacheState | None = field(default=None, repr=False)
 
     def secret(self, purpose: str) -> Secret:
         return dict(self.secrets)[purpose]
+
+    @property
+    def rotation_starts(self) -> bool:
+        """A CA's rotation starts: apply makes its incoming key and certificate (next.*)."""
+        return any(g.start for g in self.generations)
 
 
 @dataclass(frozen=True)

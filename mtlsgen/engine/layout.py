@@ -33,7 +33,7 @@ GENERATIONS: tuple[Generation, ...] = ("next", "previous", "retired")
 
 
 def generation_files(generation: Generation) -> tuple[str, str, str]:
-    """The certificate, key and CRL file names of a CA's incoming or outgoing generation."""
+    """The certificate, key and CRL file names of a CA's next, previous or retired generation."""
     return f"{generation}.crt", f"{generation}.key", f"{generation}.crl"
 
 

@@ -51,7 +51,7 @@ MISSING_CRLS: Loaded[tuple[x509.CertificateRevocationList, ...]] = Loaded(proble
 
 @dataclass(frozen=True)
 class GenerationState:
-    """A CA's incoming (next.*) or outgoing (previous.*) certificate, key and CRL during a rotation."""
+    """A CA generation beside the current one: incoming (next.*), outgoing (previous.*) or retired (retired.*)."""
 
     certs: Loaded[tuple[x509.Certificate, ...]] = Loaded(problem="missing")
     key: Loaded[PrivateKey] = Loaded(problem="missing")
